@@ -1,0 +1,160 @@
+import { ByteReader, ByteWriter } from './bytes.ts';
+import { S3dbError } from './errors.ts';
+import { validateKey, validateTable } from './keys.ts';
+
+/**
+ * Commands replicated through Raft and applied by the FSM. Keys and values are raw bytes and are
+ * encoded length-prefixed, so any binary key survives the round trip (spec §5 "Command Structure").
+ */
+export type Precondition =
+  | { kind: 'absent'; table: string; key: Uint8Array }
+  | { kind: 'exists'; table: string; key: Uint8Array }
+  | { kind: 'valueEquals'; table: string; key: Uint8Array; value: Uint8Array }
+  /** version is the Raft index of the write that produced the current value; 0 means "absent". */
+  | { kind: 'versionEquals'; table: string; key: Uint8Array; version: number };
+
+export type BatchOp =
+  | { kind: 'put'; table: string; key: Uint8Array; value: Uint8Array }
+  | { kind: 'delete'; table: string; key: Uint8Array };
+
+export type Command =
+  | { type: 'put'; table: string; key: Uint8Array; value: Uint8Array }
+  | { type: 'delete'; table: string; key: Uint8Array }
+  | { type: 'batch'; preconditions: Precondition[]; ops: BatchOp[] };
+
+export type CommandResult =
+  | { type: 'put'; version: number }
+  | { type: 'delete'; deleted: boolean }
+  | { type: 'batch'; ok: true; version: number }
+  | { type: 'batch'; ok: false; failed: number; reason: string };
+
+/** An entry's payload: a proposal id (so the proposing node can find its result) and the command. */
+export interface Envelope {
+  id: Uint8Array;
+  command: Command;
+}
+
+const FORMAT = 1;
+const T_PUT = 1;
+const T_DELETE = 2;
+const T_BATCH = 3;
+const P_ABSENT = 1;
+const P_EXISTS = 2;
+const P_VALUE = 3;
+const P_VERSION = 4;
+export const MAX_BATCH_OPS = 1000;
+
+export function validateCommand(cmd: Command): void {
+  switch (cmd.type) {
+    case 'put':
+    case 'delete':
+      validateTable(cmd.table);
+      validateKey(cmd.key);
+      return;
+    case 'batch':
+      if (cmd.ops.length === 0 && cmd.preconditions.length === 0) {
+        throw new S3dbError('InvalidCommand', 'batch has no operations');
+      }
+      if (cmd.ops.length > MAX_BATCH_OPS || cmd.preconditions.length > MAX_BATCH_OPS) {
+        throw new S3dbError('InvalidCommand', `batch larger than ${MAX_BATCH_OPS} entries`);
+      }
+      for (const p of cmd.preconditions) {
+        validateTable(p.table);
+        validateKey(p.key);
+        if (p.kind === 'versionEquals' && (!Number.isSafeInteger(p.version) || p.version < 0)) {
+          throw new S3dbError('InvalidCommand', `bad version ${p.version}`);
+        }
+      }
+      for (const op of cmd.ops) {
+        validateTable(op.table);
+        validateKey(op.key);
+      }
+      return;
+    default:
+      throw new S3dbError('InvalidCommand', 'unknown command type');
+  }
+}
+
+export function encodeEnvelope(env: Envelope): Uint8Array {
+  const w = new ByteWriter(64);
+  w.u8(FORMAT).bytes(env.id);
+  const cmd = env.command;
+  switch (cmd.type) {
+    case 'put':
+      w.u8(T_PUT).str(cmd.table).bytes(cmd.key).bytes(cmd.value);
+      break;
+    case 'delete':
+      w.u8(T_DELETE).str(cmd.table).bytes(cmd.key);
+      break;
+    case 'batch':
+      w.u8(T_BATCH).u32(cmd.preconditions.length);
+      for (const p of cmd.preconditions) {
+        switch (p.kind) {
+          case 'absent':
+            w.u8(P_ABSENT).str(p.table).bytes(p.key);
+            break;
+          case 'exists':
+            w.u8(P_EXISTS).str(p.table).bytes(p.key);
+            break;
+          case 'valueEquals':
+            w.u8(P_VALUE).str(p.table).bytes(p.key).bytes(p.value);
+            break;
+          case 'versionEquals':
+            w.u8(P_VERSION).str(p.table).bytes(p.key).u64(p.version);
+            break;
+        }
+      }
+      w.u32(cmd.ops.length);
+      for (const op of cmd.ops) {
+        if (op.kind === 'put') w.u8(T_PUT).str(op.table).bytes(op.key).bytes(op.value);
+        else w.u8(T_DELETE).str(op.table).bytes(op.key);
+      }
+      break;
+  }
+  return w.finish();
+}
+
+export function decodeEnvelope(data: Uint8Array): Envelope {
+  const r = new ByteReader(data);
+  const format = r.u8();
+  if (format !== FORMAT) throw new S3dbError('InvalidCommand', `unknown command format ${format}`);
+  const id = r.bytes();
+  const type = r.u8();
+  let command: Command;
+  if (type === T_PUT) {
+    command = { type: 'put', table: r.str(), key: r.bytes(), value: r.bytes() };
+  } else if (type === T_DELETE) {
+    command = { type: 'delete', table: r.str(), key: r.bytes() };
+  } else if (type === T_BATCH) {
+    const nPre = r.u32();
+    if (nPre > MAX_BATCH_OPS) throw new S3dbError('InvalidCommand', 'too many preconditions');
+    const preconditions: Precondition[] = [];
+    for (let i = 0; i < nPre; i++) {
+      const kind = r.u8();
+      const table = r.str();
+      const key = r.bytes();
+      if (kind === P_ABSENT) preconditions.push({ kind: 'absent', table, key });
+      else if (kind === P_EXISTS) preconditions.push({ kind: 'exists', table, key });
+      else if (kind === P_VALUE) preconditions.push({ kind: 'valueEquals', table, key, value: r.bytes() });
+      else if (kind === P_VERSION)
+        preconditions.push({ kind: 'versionEquals', table, key, version: r.u64() });
+      else throw new S3dbError('InvalidCommand', `unknown precondition kind ${kind}`);
+    }
+    const nOps = r.u32();
+    if (nOps > MAX_BATCH_OPS) throw new S3dbError('InvalidCommand', 'too many batch operations');
+    const ops: BatchOp[] = [];
+    for (let i = 0; i < nOps; i++) {
+      const kind = r.u8();
+      const table = r.str();
+      const key = r.bytes();
+      if (kind === T_PUT) ops.push({ kind: 'put', table, key, value: r.bytes() });
+      else if (kind === T_DELETE) ops.push({ kind: 'delete', table, key });
+      else throw new S3dbError('InvalidCommand', `unknown batch op ${kind}`);
+    }
+    command = { type: 'batch', preconditions, ops };
+  } else {
+    throw new S3dbError('InvalidCommand', `unknown command type ${type}`);
+  }
+  r.expectEnd();
+  return { id, command };
+}

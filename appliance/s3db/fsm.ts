@@ -1,0 +1,232 @@
+import { Level } from 'level';
+import { ByteReader, ByteWriter } from './bytes.ts';
+import type { Command, CommandResult, Envelope } from './command.ts';
+import { S3dbError } from './errors.ts';
+import { bytesEqual, metaKey, prefixUpperBound, storageKey, tablePrefix, validateTable } from './keys.ts';
+
+export interface StoredValue {
+  value: Uint8Array;
+  /** Raft index of the write that produced this value. */
+  version: number;
+}
+
+export interface ScanRequest {
+  table: string;
+  prefix?: Uint8Array;
+  /** Exclusive lower bound (the last key of the previous page). */
+  startAfter?: Uint8Array;
+  limit?: number;
+}
+
+export interface ScanItem extends StoredValue {
+  key: Uint8Array;
+}
+
+export interface ScanResult {
+  items: ScanItem[];
+  /** True when more keys match after the last returned item. */
+  truncated: boolean;
+}
+
+export interface ApplyItem {
+  index: number;
+  /** Undefined for entries that carry no command (leader no-ops, configuration changes). */
+  envelope?: Envelope;
+}
+
+export const DEFAULT_SCAN_LIMIT = 1000;
+export const MAX_SCAN_LIMIT = 10000;
+const APPLIED = metaKey('applied');
+const SNAPSHOT_MAGIC = 0x53334442; // "S3DB"
+
+function encodeStored(value: Uint8Array, version: number): Uint8Array {
+  const out = new Uint8Array(8 + value.length);
+  new DataView(out.buffer).setBigUint64(0, BigInt(version));
+  out.set(value, 8);
+  return out;
+}
+
+function decodeStored(raw: Uint8Array): StoredValue {
+  const version = Number(new DataView(raw.buffer, raw.byteOffset, raw.byteLength).getBigUint64(0));
+  return { version, value: new Uint8Array(raw.buffer, raw.byteOffset + 8, raw.byteLength - 8) };
+}
+
+function encodeIndex(n: number): Uint8Array {
+  const out = new Uint8Array(8);
+  new DataView(out.buffer).setBigUint64(0, BigInt(n));
+  return out;
+}
+
+type Op = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array };
+
+/**
+ * The state machine: a LevelDB holding every table. Committed commands are applied in batches,
+ * one LevelDB write per batch, together with the applied index so that state and index never diverge.
+ * Writes are not fsynced: the Raft log is, and entries above the durable applied index are replayed.
+ */
+export class Fsm {
+  private constructor(
+    private readonly db: Level<Uint8Array, Uint8Array>,
+    private applied: number,
+  ) {}
+
+  static async open(dir: string): Promise<Fsm> {
+    const db = new Level<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' });
+    await db.open();
+    const raw = await db.get(APPLIED);
+    const applied = raw ? Number(new DataView(raw.buffer, raw.byteOffset, 8).getBigUint64(0)) : 0;
+    return new Fsm(db, applied);
+  }
+
+  get appliedIndex(): number {
+    return this.applied;
+  }
+
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+
+  /** Applies committed entries in order; returns one result per item (undefined for non-commands). */
+  async apply(items: ApplyItem[]): Promise<(CommandResult | undefined)[]> {
+    const pending = new Map<string, Uint8Array | null>();
+    const ops: Op[] = [];
+    const results: (CommandResult | undefined)[] = [];
+    let last = this.applied;
+    const read = async (key: Uint8Array): Promise<StoredValue | undefined> => {
+      const hex = Buffer.from(key).toString('hex');
+      const overlay = pending.get(hex);
+      if (overlay === null) return undefined;
+      const raw = overlay ?? (await this.db.get(key));
+      return raw ? decodeStored(raw) : undefined;
+    };
+    const write = (key: Uint8Array, value: Uint8Array | null): void => {
+      pending.set(Buffer.from(key).toString('hex'), value);
+      ops.push(value === null ? { type: 'del', key } : { type: 'put', key, value });
+    };
+    for (const item of items) {
+      if (item.index <= last) {
+        results.push(undefined);
+        continue;
+      }
+      last = item.index;
+      results.push(
+        item.envelope ? await this.applyCommand(item.index, item.envelope.command, read, write) : undefined,
+      );
+    }
+    if (last === this.applied) return results;
+    ops.push({ type: 'put', key: APPLIED, value: encodeIndex(last) });
+    await this.db.batch(
+      ops.map((op) => (op.type === 'put' ? { type: 'put', key: op.key, value: op.value } : op)),
+    );
+    this.applied = last;
+    return results;
+  }
+
+  private async applyCommand(
+    index: number,
+    cmd: Command,
+    read: (key: Uint8Array) => Promise<StoredValue | undefined>,
+    write: (key: Uint8Array, value: Uint8Array | null) => void,
+  ): Promise<CommandResult> {
+    switch (cmd.type) {
+      case 'put':
+        write(storageKey(cmd.table, cmd.key), encodeStored(cmd.value, index));
+        return { type: 'put', version: index };
+      case 'delete': {
+        const key = storageKey(cmd.table, cmd.key);
+        const existed = (await read(key)) !== undefined;
+        if (existed) write(key, null);
+        return { type: 'delete', deleted: existed };
+      }
+      case 'batch': {
+        for (let i = 0; i < cmd.preconditions.length; i++) {
+          const p = cmd.preconditions[i]!;
+          const current = await read(storageKey(p.table, p.key));
+          let reason: string | undefined;
+          if (p.kind === 'absent' && current) reason = 'key exists';
+          else if (p.kind === 'exists' && !current) reason = 'key absent';
+          else if (p.kind === 'valueEquals' && (!current || !bytesEqual(current.value, p.value))) {
+            reason = current ? 'value differs' : 'key absent';
+          } else if (p.kind === 'versionEquals' && (current?.version ?? 0) !== p.version) {
+            reason = `version is ${current?.version ?? 0}`;
+          }
+          if (reason) return { type: 'batch', ok: false, failed: i, reason };
+        }
+        for (const op of cmd.ops) {
+          const key = storageKey(op.table, op.key);
+          write(key, op.kind === 'put' ? encodeStored(op.value, index) : null);
+        }
+        return { type: 'batch', ok: true, version: index };
+      }
+    }
+  }
+
+  async get(table: string, key: Uint8Array): Promise<StoredValue | undefined> {
+    const raw = await this.db.get(storageKey(table, key));
+    return raw ? decodeStored(raw) : undefined;
+  }
+
+  /** Keys of one table in raw byte order, from `prefix` (or after `startAfter`), at most `limit`. */
+  async scan(req: ScanRequest): Promise<ScanResult> {
+    validateTable(req.table);
+    const limit = req.limit ?? DEFAULT_SCAN_LIMIT;
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_SCAN_LIMIT) {
+      throw new S3dbError('InvalidRequest', `limit must be 1..${MAX_SCAN_LIMIT}`);
+    }
+    const base = tablePrefix(req.table);
+    const lower = storageKey(req.table, req.prefix ?? new Uint8Array(0));
+    const upper = prefixUpperBound(lower) ?? prefixUpperBound(base)!;
+    const opts: { gte?: Uint8Array; gt?: Uint8Array; lt: Uint8Array; limit: number } = {
+      lt: upper,
+      limit: limit + 1,
+    };
+    const after = req.startAfter ? storageKey(req.table, req.startAfter) : undefined;
+    if (after && Buffer.compare(after, lower) >= 0) opts.gt = after;
+    else opts.gte = lower;
+    const items: ScanItem[] = [];
+    let truncated = false;
+    for await (const [k, v] of this.db.iterator(opts)) {
+      if (items.length === limit) {
+        truncated = true;
+        break;
+      }
+      items.push({
+        key: new Uint8Array(k.buffer, k.byteOffset + base.length, k.byteLength - base.length),
+        ...decodeStored(v),
+      });
+    }
+    return { items, truncated };
+  }
+
+  /** The whole state as one byte string (applied index + every key/value). */
+  async snapshot(): Promise<{ index: number; data: Uint8Array }> {
+    const w = new ByteWriter(1 << 16);
+    const index = this.applied;
+    w.u32(SNAPSHOT_MAGIC).u64(index);
+    for await (const [k, v] of this.db.iterator({ gte: new Uint8Array([1]) })) {
+      w.u8(1).bytes(k).bytes(v);
+    }
+    w.u8(0);
+    return { index, data: w.finish() };
+  }
+
+  /** Replaces the whole state with a snapshot taken by `snapshot()`. */
+  async restore(data: Uint8Array): Promise<number> {
+    const r = new ByteReader(data);
+    if (r.u32() !== SNAPSHOT_MAGIC) throw new S3dbError('Internal', 'not an s3db snapshot');
+    const index = r.u64();
+    await this.db.clear();
+    let batch = this.db.batch();
+    while (r.u8() === 1) {
+      batch.put(r.bytes(), r.bytes());
+      if (batch.length >= 1000) {
+        await batch.write();
+        batch = this.db.batch();
+      }
+    }
+    batch.put(APPLIED, encodeIndex(index));
+    await batch.write({ sync: true });
+    this.applied = index;
+    return index;
+  }
+}

@@ -1,0 +1,158 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Fsm } from '../../../appliance/s3db/fsm.ts';
+import type { Command } from '../../../appliance/s3db/command.ts';
+
+const b = (s: string): Uint8Array => new Uint8Array(Buffer.from(s));
+const env = (command: Command) => ({ id: new Uint8Array(0), command });
+
+async function withFsm(fn: (fsm: Fsm, dir: string) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 's3db-fsm-'));
+  const fsm = await Fsm.open(join(dir, 'fsm'));
+  try {
+    await fn(fsm, dir);
+  } finally {
+    await fsm.close().catch(() => {});
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+test('put, get, delete with versions = raft index; replayed entries are skipped', async () => {
+  await withFsm(async (fsm, dir) => {
+    const res = await fsm.apply([
+      { index: 1 },
+      {
+        index: 2,
+        envelope: env({ type: 'put', table: 'objects', key: new Uint8Array([0, 1, 0xff]), value: b('v1') }),
+      },
+      { index: 3, envelope: env({ type: 'delete', table: 'objects', key: b('missing') }) },
+    ]);
+    assert.deepEqual(res, [undefined, { type: 'put', version: 2 }, { type: 'delete', deleted: false }]);
+    assert.deepEqual(await fsm.get('objects', new Uint8Array([0, 1, 0xff])), { value: b('v1'), version: 2 });
+    assert.equal(await fsm.get('buckets', new Uint8Array([0, 1, 0xff])), undefined, 'tables are separate');
+    const replay = await fsm.apply([
+      { index: 2, envelope: env({ type: 'delete', table: 'objects', key: new Uint8Array([0, 1, 0xff]) }) },
+    ]);
+    assert.deepEqual(replay, [undefined]);
+    assert.equal(fsm.appliedIndex, 3);
+    await fsm.close();
+    const again = await Fsm.open(join(dir, 'fsm'));
+    assert.equal(again.appliedIndex, 3, 'applied index survives reopen');
+    await again.apply([
+      { index: 4, envelope: env({ type: 'delete', table: 'objects', key: new Uint8Array([0, 1, 0xff]) }) },
+    ]);
+    assert.equal(await again.get('objects', new Uint8Array([0, 1, 0xff])), undefined);
+    await again.close();
+  });
+});
+
+test('atomic batch: preconditions see earlier entries of the same apply, failure writes nothing', async () => {
+  await withFsm(async (fsm) => {
+    const res = await fsm.apply([
+      { index: 1, envelope: env({ type: 'put', table: 't', key: b('a'), value: b('1') }) },
+      {
+        index: 2,
+        envelope: env({
+          type: 'batch',
+          preconditions: [
+            { kind: 'valueEquals', table: 't', key: b('a'), value: b('1') },
+            { kind: 'absent', table: 't', key: b('b') },
+            { kind: 'versionEquals', table: 't', key: b('a'), version: 1 },
+          ],
+          ops: [
+            { kind: 'put', table: 't', key: b('b'), value: b('2') },
+            { kind: 'delete', table: 't', key: b('a') },
+          ],
+        }),
+      },
+      {
+        index: 3,
+        envelope: env({
+          type: 'batch',
+          preconditions: [{ kind: 'absent', table: 't', key: b('b') }],
+          ops: [{ kind: 'put', table: 't', key: b('c'), value: b('3') }],
+        }),
+      },
+      {
+        index: 4,
+        envelope: env({
+          type: 'batch',
+          preconditions: [
+            { kind: 'versionEquals', table: 't', key: b('a'), version: 0 },
+            { kind: 'exists', table: 't', key: b('b') },
+          ],
+          ops: [{ kind: 'put', table: 't', key: b('a'), value: b('again') }],
+        }),
+      },
+    ]);
+    assert.deepEqual(res[1], { type: 'batch', ok: true, version: 2 });
+    assert.deepEqual(res[2], { type: 'batch', ok: false, failed: 0, reason: 'key exists' });
+    assert.deepEqual(res[3], { type: 'batch', ok: true, version: 4 });
+    assert.equal(await fsm.get('t', b('c')), undefined);
+    assert.deepEqual(await fsm.get('t', b('b')), { value: b('2'), version: 2 });
+    assert.deepEqual(await fsm.get('t', b('a')), { value: b('again'), version: 4 });
+  });
+});
+
+test('scan: raw byte order, prefix, startAfter continuation, limit, table isolation', async () => {
+  await withFsm(async (fsm) => {
+    const keys = [[0x61, 0xff], [0x61], [0x61, 0x00], [0x62], [0xff, 0xff], [0x60, 0x01]].map(
+      (k) => new Uint8Array(k),
+    );
+    let i = 0;
+    await fsm.apply(
+      keys.map((key) => ({ index: ++i, envelope: env({ type: 'put', table: 'x', key, value: key }) })),
+    );
+    await fsm.apply([
+      { index: ++i, envelope: env({ type: 'put', table: 'x2', key: b('a'), value: b('other') }) },
+    ]);
+    const all = await fsm.scan({ table: 'x' });
+    assert.deepEqual(
+      all.items.map((it) => Buffer.from(it.key).toString('hex')),
+      ['6001', '61', '6100', '61ff', '62', 'ffff'],
+    );
+    assert.equal(all.truncated, false);
+    const pref = await fsm.scan({ table: 'x', prefix: new Uint8Array([0x61]) });
+    assert.deepEqual(
+      pref.items.map((it) => Buffer.from(it.key).toString('hex')),
+      ['61', '6100', '61ff'],
+    );
+    const page1 = await fsm.scan({ table: 'x', limit: 2 });
+    assert.equal(page1.truncated, true);
+    const page2 = await fsm.scan({ table: 'x', limit: 10, startAfter: page1.items[1]!.key });
+    assert.deepEqual(
+      page2.items.map((it) => Buffer.from(it.key).toString('hex')),
+      ['6100', '61ff', '62', 'ffff'],
+    );
+    const ff = await fsm.scan({ table: 'x', prefix: new Uint8Array([0xff]) });
+    assert.equal(ff.items.length, 1);
+    await assert.rejects(fsm.scan({ table: 'x', limit: 0 }), /limit/);
+  });
+});
+
+test('snapshot restores the exact state and applied index into another FSM', async () => {
+  await withFsm(async (fsm, dir) => {
+    await fsm.apply([
+      { index: 5, envelope: env({ type: 'put', table: 't', key: b('k1'), value: b('v1') }) },
+      {
+        index: 6,
+        envelope: env({ type: 'put', table: 'u', key: new Uint8Array([0]), value: new Uint8Array() }),
+      },
+    ]);
+    const snap = await fsm.snapshot();
+    assert.equal(snap.index, 6);
+    const other = await Fsm.open(join(dir, 'other'));
+    await other.apply([
+      { index: 1, envelope: env({ type: 'put', table: 't', key: b('stale'), value: b('x') }) },
+    ]);
+    assert.equal(await other.restore(snap.data), 6);
+    assert.equal(other.appliedIndex, 6);
+    assert.equal(await other.get('t', b('stale')), undefined);
+    assert.deepEqual(await other.get('t', b('k1')), { value: b('v1'), version: 5 });
+    assert.deepEqual(await other.get('u', new Uint8Array([0])), { value: new Uint8Array(), version: 6 });
+    await other.close();
+  });
+});
