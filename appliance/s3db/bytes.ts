@@ -100,7 +100,8 @@ export class ByteReader {
   bytes(): Uint8Array {
     const n = this.u32();
     this.need(n);
-    const out = this.buf.slice(this.pos, this.pos + n);
+    const out = new Uint8Array(n);
+    out.set(this.buf.subarray(this.pos, this.pos + n));
     this.pos += n;
     return out;
   }
