@@ -1,0 +1,143 @@
+// Frame layer of the shard protocol: [u8 type][u32 BE payload length][payload]. Pure, no I/O.
+import { ProtocolError } from './errors.ts';
+
+export const FrameType = {
+  /** Client → server, first frame of every stream: what to do. */
+  REQUEST: 0x01,
+  /** One shard segment: [u32 index][u32 crc32c][bytes]. PUT body (client → server) and FETCH body (server → client). */
+  SEGMENT: 0x02,
+  /** End of a segment sequence: [u32 segment count][u32 crc32c of all segment bytes in order]. */
+  END: 0x03,
+  /** Server → client: outcome of the request. */
+  RESPONSE: 0x04,
+  /** Either side: the stream is aborted with a status and a message. */
+  ERROR: 0x05,
+} as const;
+export type FrameTypeCode = (typeof FrameType)[keyof typeof FrameType];
+
+export const FRAME_HEADER_BYTES = 5;
+/** Largest control frame (REQUEST, RESPONSE, END, ERROR). LIST pages must fit. */
+export const MAX_CONTROL_PAYLOAD = 1 << 20;
+/** Default largest SEGMENT payload: a 64 KiB segment is the norm; allow up to 4 MiB segments. */
+export const DEFAULT_MAX_SEGMENT_PAYLOAD = (4 << 20) + 8;
+
+export interface Frame {
+  type: FrameTypeCode;
+  payload: Buffer;
+}
+
+const KNOWN_TYPES = new Set<number>(Object.values(FrameType));
+
+export function frameHeader(type: FrameTypeCode, payloadLength: number): Buffer {
+  const header = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
+  header.writeUInt8(type, 0);
+  header.writeUInt32BE(payloadLength, 1);
+  return header;
+}
+
+/** One contiguous buffer holding a whole frame. */
+export function encodeFrame(type: FrameTypeCode, payload: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(FRAME_HEADER_BYTES + payload.byteLength);
+  out.writeUInt8(type, 0);
+  out.writeUInt32BE(payload.byteLength, 1);
+  out.set(payload, FRAME_HEADER_BYTES);
+  return out;
+}
+
+export interface FrameDecoderOptions {
+  maxSegmentPayload?: number;
+}
+
+/**
+ * Incremental frame parser: push() bytes as they arrive, take frames with next(). Rejects unknown types and
+ * oversized lengths as soon as the header is seen, so a hostile length never makes it allocate.
+ */
+export class FrameDecoder {
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  private readonly maxSegmentPayload: number;
+  private failed: ProtocolError | undefined;
+
+  constructor(options: FrameDecoderOptions = {}) {
+    this.maxSegmentPayload = options.maxSegmentPayload ?? DEFAULT_MAX_SEGMENT_PAYLOAD;
+  }
+
+  /** Bytes received but not yet returned as frames. */
+  get pendingBytes(): number {
+    return this.buffered;
+  }
+
+  push(chunk: Uint8Array): void {
+    if (chunk.byteLength === 0) return;
+    this.chunks.push(
+      Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength),
+    );
+    this.buffered += chunk.byteLength;
+  }
+
+  /** The next complete frame, or undefined if more bytes are needed. Throws ProtocolError on invalid input. */
+  next(): Frame | undefined {
+    if (this.failed) throw this.failed;
+    if (this.buffered < FRAME_HEADER_BYTES) return undefined;
+    const header = this.peek(FRAME_HEADER_BYTES);
+    const type = header.readUInt8(0);
+    const length = header.readUInt32BE(1);
+    if (!KNOWN_TYPES.has(type)) return this.fail(`unknown frame type 0x${type.toString(16)}`);
+    const limit = type === FrameType.SEGMENT ? this.maxSegmentPayload : MAX_CONTROL_PAYLOAD;
+    if (length > limit)
+      return this.fail(`frame type 0x${type.toString(16)} of ${length} bytes exceeds ${limit}`);
+    if (this.buffered < FRAME_HEADER_BYTES + length) return undefined;
+    this.consume(FRAME_HEADER_BYTES);
+    const payload = this.consume(length);
+    return { type: type as FrameTypeCode, payload };
+  }
+
+  /** Call when the stream ended: throws if a partial frame is left over. */
+  finish(): void {
+    if (this.failed) throw this.failed;
+    if (this.buffered > 0) {
+      this.failed = new ProtocolError(`stream ended inside a frame (${this.buffered} bytes left)`, true);
+      throw this.failed;
+    }
+  }
+
+  private fail(message: string): never {
+    this.failed = new ProtocolError(message);
+    this.chunks = [];
+    this.buffered = 0;
+    throw this.failed;
+  }
+
+  private peek(n: number): Buffer {
+    const first = this.chunks[0] as Buffer;
+    if (first.byteLength >= n) return first.subarray(0, n);
+    return Buffer.concat(this.chunks, n);
+  }
+
+  private consume(n: number): Buffer {
+    if (n === 0) return Buffer.alloc(0);
+    const first = this.chunks[0] as Buffer;
+    if (first.byteLength > n) {
+      this.chunks[0] = first.subarray(n);
+      this.buffered -= n;
+      return first.subarray(0, n);
+    }
+    if (first.byteLength === n) {
+      this.chunks.shift();
+      this.buffered -= n;
+      return first;
+    }
+    const out = Buffer.allocUnsafe(n);
+    let filled = 0;
+    while (filled < n) {
+      const chunk = this.chunks[0] as Buffer;
+      const take = Math.min(chunk.byteLength, n - filled);
+      chunk.copy(out, filled, 0, take);
+      filled += take;
+      if (take === chunk.byteLength) this.chunks.shift();
+      else this.chunks[0] = chunk.subarray(take);
+    }
+    this.buffered -= n;
+    return out;
+  }
+}

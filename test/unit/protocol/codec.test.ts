@@ -1,0 +1,281 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import {
+  FrameDecoder,
+  FrameType,
+  ProtocolError,
+  Status,
+  Op,
+  encodeRequest,
+  decodeRequest,
+  encodeResponse,
+  decodeResponse,
+  encodeSegment,
+  decodeSegment,
+  encodeEnd,
+  decodeEnd,
+  encodeError,
+  decodeError,
+  type RequestMessage,
+  type ResponseMessage,
+  type Frame,
+  type WireShardKey,
+  PROTOCOL_VERSION,
+} from '../../../shared/protocol/index.ts';
+
+const keyArb: fc.Arbitrary<WireShardKey> = fc.record({
+  versionId: fc.uint8Array({ minLength: 16, maxLength: 16 }),
+  chunkIndex: fc.nat({ max: 0xffffffff }),
+  shardIndex: fc.nat({ max: 255 }),
+});
+const u32 = fc.nat({ max: 0xffffffff });
+const length = fc.nat({ max: Number.MAX_SAFE_INTEGER });
+
+const requestArb: fc.Arbitrary<RequestMessage> = fc.record({
+  version: fc.constant(PROTOCOL_VERSION),
+  deadlineMs: u32,
+  body: fc.oneof(
+    fc.record({
+      op: fc.constant(Op.PUT_SHARD),
+      key: keyArb,
+      rsData: fc.integer({ min: 1, max: 255 }),
+      rsParity: fc.nat({ max: 255 }),
+      segmentCount: u32,
+      totalBytes: length,
+    }),
+    fc.record({ op: fc.constant(Op.FETCH_SHARD), key: keyArb, firstSegment: u32, segmentCount: u32 }),
+    fc.record({ op: fc.constant(Op.DELETE_SHARD), key: keyArb }),
+    fc.record({ op: fc.constant(Op.SHARD_STAT), key: keyArb }),
+    fc.record({ op: fc.constant(Op.STAT) }),
+    fc.record(
+      { op: fc.constant(Op.LIST), after: keyArb, limit: fc.integer({ min: 1, max: 10_000 }) },
+      { requiredKeys: ['op', 'limit'] },
+    ),
+  ),
+});
+
+const infoArb = fc.record({
+  key: keyArb,
+  rsData: fc.integer({ min: 1, max: 255 }),
+  rsParity: fc.nat({ max: 255 }),
+  segmentCount: u32,
+  length,
+});
+
+const responseArb: fc.Arbitrary<ResponseMessage> = fc.oneof(
+  fc.record({
+    status: fc.constant(Status.OK),
+    body: fc.oneof(
+      fc.record({ op: fc.constant(Op.PUT_SHARD) }),
+      fc.record({
+        op: fc.constant(Op.FETCH_SHARD),
+        totalLength: length,
+        firstSegment: u32,
+        segmentCount: u32,
+      }),
+      fc.record({ op: fc.constant(Op.DELETE_SHARD), existed: fc.boolean() }),
+      fc.record({
+        op: fc.constant(Op.STAT),
+        stats: fc.record({
+          shardCount: fc.nat(),
+          liveBytes: fc.nat(),
+          usedBytes: fc.nat(),
+          diskTotalBytes: fc.nat(),
+          diskFreeBytes: fc.nat(),
+          inflightRequests: fc.nat(),
+          uptimeSeconds: fc.double({ min: 0, max: 1e9, noNaN: true }),
+        }),
+      }),
+      fc.record(
+        { op: fc.constant(Op.LIST), entries: fc.array(infoArb, { maxLength: 20 }), nextAfter: keyArb },
+        { requiredKeys: ['op', 'entries'] },
+      ),
+      fc.record({ op: fc.constant(Op.SHARD_STAT), info: infoArb }),
+    ),
+  }),
+  fc.record({
+    status: fc.constantFrom(Status.NOT_FOUND, Status.CORRUPT, Status.DISK_FULL, Status.BAD_REQUEST),
+    op: fc.integer({ min: 1, max: 6 }),
+    message: fc.string({ maxLength: 100 }),
+  }),
+);
+
+function decodeAll(bytes: Buffer, splits: number[] = []): Frame[] {
+  const decoder = new FrameDecoder();
+  const frames: Frame[] = [];
+  let at = 0;
+  for (const cut of [
+    ...splits.filter((s) => s > 0 && s < bytes.length).sort((a, b) => a - b),
+    bytes.length,
+  ]) {
+    decoder.push(bytes.subarray(at, cut));
+    at = cut;
+    for (let f = decoder.next(); f; f = decoder.next()) frames.push(f);
+  }
+  decoder.finish();
+  return frames;
+}
+
+/** Decodes one frame's payload with the decoder for its type; throws ProtocolError on invalid bytes. */
+function decodePayload(frame: Frame): unknown {
+  switch (frame.type) {
+    case FrameType.REQUEST:
+      return decodeRequest(frame.payload);
+    case FrameType.RESPONSE:
+      return decodeResponse(frame.payload);
+    case FrameType.SEGMENT:
+      return decodeSegment(frame.payload);
+    case FrameType.END:
+      return decodeEnd(frame.payload);
+    case FrameType.ERROR:
+      return decodeError(frame.payload);
+  }
+}
+
+test('requests round-trip through frames split at any points', () => {
+  fc.assert(
+    fc.property(requestArb, fc.array(fc.nat({ max: 100 })), (req, splits) => {
+      const frames = decodeAll(encodeRequest(req), splits);
+      assert.equal(frames.length, 1);
+      assert.equal(frames[0]?.type, FrameType.REQUEST);
+      assert.deepEqual(decodeRequest(frames[0]!.payload), structuredClone(req));
+    }),
+    { numRuns: 300 },
+  );
+});
+
+test('responses round-trip', () => {
+  fc.assert(
+    fc.property(responseArb, (res) => {
+      const frames = decodeAll(encodeResponse(res));
+      assert.deepEqual(decodeResponse(frames[0]!.payload), structuredClone(res));
+    }),
+    { numRuns: 300 },
+  );
+});
+
+test('a PUT body (segments + END + ERROR) round-trips as a sequence of frames', () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.uint8Array({ maxLength: 3000 }), { maxLength: 8 }),
+      fc.array(fc.nat({ max: 30000 })),
+      (segments, splits) => {
+        const bytes = Buffer.concat([
+          ...segments.map((s, i) => encodeSegment(i, i * 7, s)),
+          encodeEnd({ segmentCount: segments.length, crc: 0xdeadbeef }),
+          encodeError({ status: Status.CANCELLED, message: 'stop ✋' }),
+        ]);
+        const frames = decodeAll(bytes, splits);
+        assert.equal(frames.length, segments.length + 2);
+        segments.forEach((s, i) => {
+          const seg = decodeSegment(frames[i]!.payload);
+          assert.equal(seg.index, i);
+          assert.equal(seg.crc, i * 7);
+          assert.deepEqual(new Uint8Array(seg.data), s);
+        });
+        assert.deepEqual(decodeEnd(frames[segments.length]!.payload), {
+          segmentCount: segments.length,
+          crc: 0xdeadbeef,
+        });
+        assert.deepEqual(decodeError(frames[segments.length + 1]!.payload), {
+          status: Status.CANCELLED,
+          message: 'stop ✋',
+        });
+      },
+    ),
+    { numRuns: 100 },
+  );
+});
+
+test('random bytes never crash the decoders: only ProtocolError is thrown', () => {
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 600 }), (bytes) => {
+      try {
+        for (const frame of decodeAll(Buffer.from(bytes))) decodePayload(frame);
+      } catch (err) {
+        assert.ok(err instanceof ProtocolError, `unexpected ${String(err)}`);
+      }
+    }),
+    { numRuns: 2000 },
+  );
+});
+
+test('mutated and truncated valid frames give ProtocolError or a valid message, never a crash', () => {
+  fc.assert(
+    fc.property(
+      fc.oneof(
+        requestArb.map((r) => encodeRequest(r)),
+        responseArb.map((r) => encodeResponse(r)),
+      ),
+      fc.array(fc.tuple(fc.nat(), fc.nat({ max: 255 })), { maxLength: 4 }),
+      fc.nat(),
+      (frame, flips, cut) => {
+        const mutated = Buffer.from(frame);
+        for (const [pos, value] of flips) mutated[pos % mutated.length] = value;
+        const truncated = mutated.subarray(0, cut % (mutated.length + 1));
+        for (const candidate of [mutated, truncated]) {
+          try {
+            for (const f of decodeAll(candidate)) decodePayload(f);
+          } catch (err) {
+            assert.ok(err instanceof ProtocolError, `unexpected ${String(err)}`);
+          }
+        }
+      },
+    ),
+    { numRuns: 2000 },
+  );
+});
+
+test('oversized lengths and unknown types are refused from the header alone', () => {
+  const d = new FrameDecoder({ maxSegmentPayload: 1024 });
+  const header = Buffer.from([FrameType.SEGMENT, 0, 0, 0x10, 0]); // 4096 > 1024
+  d.push(header);
+  assert.throws(() => d.next(), ProtocolError);
+  assert.throws(() => d.next(), ProtocolError, 'stays failed');
+  const d2 = new FrameDecoder();
+  d2.push(Buffer.from([0x7f, 0, 0, 0, 0]));
+  assert.throws(() => d2.next(), ProtocolError);
+  const d3 = new FrameDecoder();
+  d3.push(encodeEnd({ segmentCount: 1, crc: 2 }).subarray(0, 7));
+  assert.equal(d3.next(), undefined);
+  assert.throws(
+    () => d3.finish(),
+    (e: unknown) => e instanceof ProtocolError && e.truncated,
+  );
+});
+
+test('encoders refuse out-of-range fields with ProtocolError', () => {
+  const key = { versionId: new Uint8Array(16), chunkIndex: 0, shardIndex: 0 };
+  assert.throws(
+    () =>
+      encodeRequest({
+        version: 1,
+        deadlineMs: 0,
+        body: { op: Op.DELETE_SHARD, key: { ...key, versionId: new Uint8Array(3) } },
+      }),
+    ProtocolError,
+  );
+  assert.throws(
+    () =>
+      encodeRequest({
+        version: 1,
+        deadlineMs: 0,
+        body: { op: Op.FETCH_SHARD, key, firstSegment: -1, segmentCount: 1 },
+      }),
+    ProtocolError,
+  );
+  assert.throws(
+    () => encodeRequest({ version: 1, deadlineMs: 0, body: { op: Op.LIST, limit: 0 } }),
+    ProtocolError,
+  );
+  assert.throws(
+    () =>
+      encodeRequest({
+        version: 1,
+        deadlineMs: 0,
+        body: { op: Op.PUT_SHARD, key, rsData: 0, rsParity: 1, segmentCount: 1, totalBytes: 1 },
+      }),
+    ProtocolError,
+  );
+});
