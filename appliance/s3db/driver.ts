@@ -1,0 +1,454 @@
+import type { Command, CommandResult, Envelope } from './command.ts';
+import { decodeEnvelope, encodeEnvelope } from './command.ts';
+import { S3dbError } from './errors.ts';
+import type { ApplyItem, Fsm } from './fsm.ts';
+import type { RaftLogStorage } from './log-storage.ts';
+import {
+  NotLeaderError,
+  ProposalDroppedError,
+  RaftNode,
+  decodeConfChange,
+  decodeMessage,
+  encodeMessage,
+} from './raft/index.ts';
+import type { ConfChange, Entry, InitialState, NodeId, Ready, Role, Status } from './raft/index.ts';
+
+export interface RaftTimings {
+  /** Milliseconds per Raft tick. Default 100. */
+  tickMs: number;
+  /** Election timeout in ticks (randomised up to twice that). Default 10 → 1000 ms (spec §16 ElectionTimeout). */
+  electionTick: number;
+  /** Heartbeat interval in ticks. Default 1 (100 ms). */
+  heartbeatTick: number;
+  /** Entries applied since the last snapshot before a new one is taken (spec §16 SnapshotThreshold). */
+  snapshotThreshold: number;
+  /** Entries kept in the log behind a snapshot for lagging followers (spec §16 TrailingLogs). */
+  trailingLogs: number;
+  /** How often the snapshot thresholds are checked (spec §16 SnapshotInterval). */
+  snapshotIntervalMs: number;
+  /** How long a proposal or a linearizable read may wait before failing with Timeout. */
+  requestTimeoutMs: number;
+}
+
+export const DEFAULT_TIMINGS: RaftTimings = {
+  tickMs: 100,
+  electionTick: 10,
+  heartbeatTick: 1,
+  snapshotThreshold: 8192,
+  trailingLogs: 10240,
+  snapshotIntervalMs: 120_000,
+  requestTimeoutMs: 10_000,
+};
+
+export interface DriverOptions {
+  id: NodeId;
+  /** Founding voters (identical on every founding node), or [] for a node that joins an existing cluster. */
+  peers: NodeId[];
+  storage: RaftLogStorage;
+  fsm: Fsm;
+  initial: InitialState;
+  send: (to: NodeId, payload: Uint8Array) => void;
+  timings?: Partial<RaftTimings>;
+  /** Called after committed entries were applied (e.g. to refresh the member directory). */
+  onApplied?: (entries: Entry[]) => void;
+  /** Called when this node's view of the leader changes. */
+  onLeaderChange?: (leaderId: NodeId, role: Role) => void;
+  /** Unrecoverable storage failure: the node must stop (it can no longer keep Raft's promises). */
+  onFatal?: (err: unknown) => void;
+}
+
+interface ProposalWaiter {
+  term: number;
+  resolve: (r: CommandResult | undefined) => void;
+  reject: (e: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+interface ReadWaiter {
+  resolve: () => void;
+  reject: (e: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+function deferredTimeout(ms: number, reject: (e: Error) => void, what: string): NodeJS.Timeout {
+  return setTimeout(() => reject(new S3dbError('Timeout', `${what} did not complete within ${ms} ms`)), ms);
+}
+
+/**
+ * Drives the pure Raft core: owns the disk (log + hard state, fsync before any message that depends on it),
+ * the clock (ticks), the FSM (apply committed entries, snapshots) and hands messages to the transport.
+ * Every Ready is handled in the core's order: snapshot, persist, send, apply, reads, advance.
+ */
+export class RaftDriver {
+  readonly node: RaftNode;
+  private readonly timings: RaftTimings;
+  private running = false;
+  private stopped = false;
+  private ticker: NodeJS.Timeout | undefined;
+  private snapshotTimer: NodeJS.Timeout | undefined;
+  private readonly proposals = new Map<number, ProposalWaiter>();
+  private queuedReads: ReadWaiter[] = [];
+  private parkedReads: ReadWaiter[] = [];
+  private readonly issuedReads = new Map<string, { index?: number; waiters: ReadWaiter[] }>();
+  private readCounter = 0;
+  private leader: NodeId = 0;
+  private currentRole: Role = 'follower';
+  private lastSnapshotIndex: number;
+  private pendingSnapshot: { index: number; data: Uint8Array } | undefined;
+  private snapshotting = false;
+  private idle: Promise<void> = Promise.resolve();
+
+  constructor(private readonly opts: DriverOptions) {
+    this.timings = { ...DEFAULT_TIMINGS, ...opts.timings };
+    const snapIndex = opts.initial.snapshot?.metadata.index ?? 0;
+    const applied = Math.max(snapIndex, Math.min(opts.fsm.appliedIndex, opts.initial.hardState.commit));
+    this.lastSnapshotIndex = snapIndex;
+    this.node = new RaftNode({
+      id: opts.id,
+      peers: opts.peers,
+      electionTick: this.timings.electionTick,
+      heartbeatTick: this.timings.heartbeatTick,
+      preVote: true,
+      checkQuorum: true,
+      random: Math.random,
+      storage: opts.initial,
+      applied,
+    });
+  }
+
+  start(): void {
+    this.ticker = setInterval(() => {
+      this.node.tick();
+      if (this.parkedReads.length > 0) {
+        this.queuedReads.push(...this.parkedReads);
+        this.parkedReads = [];
+      }
+      this.schedule();
+    }, this.timings.tickMs);
+    this.snapshotTimer = setInterval(() => {
+      this.snapshotDue = true;
+      this.schedule();
+    }, this.timings.snapshotIntervalMs);
+    this.schedule();
+  }
+
+  private snapshotDue = false;
+
+  get leaderId(): NodeId {
+    return this.leader;
+  }
+
+  get role(): Role {
+    return this.currentRole;
+  }
+
+  status(): Status & { fsmApplied: number; snapshotIndex: number } {
+    return {
+      ...this.node.status(),
+      fsmApplied: this.opts.fsm.appliedIndex,
+      snapshotIndex: this.lastSnapshotIndex,
+    };
+  }
+
+  /** A message from a peer (encoded). Malformed messages are dropped. */
+  receive(payload: Uint8Array): void {
+    if (this.stopped) return;
+    let message;
+    try {
+      message = decodeMessage(payload);
+    } catch {
+      return;
+    }
+    if (message.to !== this.opts.id) return;
+    this.node.step(message);
+    this.schedule();
+  }
+
+  reportUnreachable(id: NodeId): void {
+    if (this.stopped) return;
+    this.node.reportUnreachable(id);
+  }
+
+  /** Replicates a command; resolves with its result once applied here. Throws NotLeader on followers. */
+  propose(command: Command): Promise<CommandResult> {
+    const data = encodeEnvelope({ id: new Uint8Array(0), command });
+    return this.proposeRaw(data).then((r) => {
+      if (!r) throw new S3dbError('Internal', 'command produced no result');
+      return r;
+    });
+  }
+
+  private proposeRaw(data: Uint8Array): Promise<CommandResult | undefined> {
+    if (this.stopped) return Promise.reject(new S3dbError('Stopped', 'node is stopping'));
+    let index: number;
+    try {
+      index = this.node.propose(data);
+    } catch (e) {
+      return Promise.reject(this.translate(e));
+    }
+    return this.waitForIndex(index);
+  }
+
+  async proposeConfChange(change: ConfChange): Promise<void> {
+    if (this.stopped) throw new S3dbError('Stopped', 'node is stopping');
+    let index: number;
+    try {
+      index = this.node.proposeConfChange(change);
+    } catch (e) {
+      throw this.translate(e);
+    }
+    await this.waitForIndex(index);
+  }
+
+  private waitForIndex(index: number): Promise<CommandResult | undefined> {
+    const term = this.node.status().term;
+    const p = new Promise<CommandResult | undefined>((resolve, reject) => {
+      const timer = deferredTimeout(
+        this.timings.requestTimeoutMs,
+        (e) => {
+          this.proposals.delete(index);
+          reject(e);
+        },
+        `proposal at index ${index}`,
+      );
+      this.proposals.set(index, { term, resolve, reject, timer });
+    });
+    this.schedule();
+    return p;
+  }
+
+  private translate(e: unknown): Error {
+    if (e instanceof NotLeaderError) {
+      const err = new S3dbError(e.leaderId === 0 ? 'NoLeader' : 'NotLeader', e.message);
+      return Object.assign(err, { leaderId: e.leaderId });
+    }
+    if (e instanceof ProposalDroppedError) return new S3dbError('NoLeader', e.message);
+    return e instanceof Error ? e : new Error(String(e));
+  }
+
+  /** Resolves when this node's FSM reflects every write committed before the call (ReadIndex). */
+  linearizableBarrier(): Promise<void> {
+    if (this.stopped) return Promise.reject(new S3dbError('Stopped', 'node is stopping'));
+    const p = new Promise<void>((resolve, reject) => {
+      const waiter: ReadWaiter = {
+        resolve,
+        reject,
+        timer: deferredTimeout(
+          this.timings.requestTimeoutMs,
+          (e) => {
+            waiter.resolve = () => {};
+            reject(e);
+          },
+          'linearizable read',
+        ),
+      };
+      this.queuedReads.push(waiter);
+    });
+    this.schedule();
+    return p;
+  }
+
+  private issueReads(): void {
+    if (this.queuedReads.length === 0) return;
+    const waiters = this.queuedReads;
+    this.queuedReads = [];
+    const ctx = new Uint8Array(8);
+    new DataView(ctx.buffer).setBigUint64(0, BigInt(++this.readCounter));
+    try {
+      this.node.readIndex(ctx);
+    } catch (e) {
+      if (e instanceof NotLeaderError && e.leaderId === 0) {
+        // No leader yet (election under way): retry on the next tick until the read's own timeout.
+        this.parkedReads.push(...waiters);
+        return;
+      }
+      const err = this.translate(e);
+      for (const w of waiters) {
+        clearTimeout(w.timer);
+        w.reject(err);
+      }
+      return;
+    }
+    this.issuedReads.set(Buffer.from(ctx).toString('hex'), { waiters });
+  }
+
+  private serveReads(): void {
+    const applied = this.opts.fsm.appliedIndex;
+    for (const [key, batch] of this.issuedReads) {
+      if (batch.index === undefined || batch.index > applied) continue;
+      this.issuedReads.delete(key);
+      for (const w of batch.waiters) {
+        clearTimeout(w.timer);
+        w.resolve();
+      }
+    }
+    // Batches whose every waiter timed out are forgotten after a while (the answer was lost).
+    if (this.issuedReads.size > 10_000) this.issuedReads.clear();
+  }
+
+  private schedule(): void {
+    if (this.running || this.stopped) return;
+    this.running = true;
+    this.idle = this.loop();
+  }
+
+  private async loop(): Promise<void> {
+    try {
+      while (!this.stopped) {
+        this.issueReads();
+        if (this.node.hasReady()) {
+          const rd = this.node.ready();
+          await this.handle(rd);
+          this.node.advance(rd);
+          continue;
+        }
+        if (this.snapshotDue) {
+          this.snapshotDue = false;
+          await this.maybeSnapshot();
+          continue;
+        }
+        break;
+      }
+    } catch (err) {
+      this.stopped = true;
+      this.failAll(new S3dbError('Internal', `raft driver failed: ${String(err)}`));
+      this.opts.onFatal?.(err);
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async handle(rd: Ready): Promise<void> {
+    if (rd.softState) {
+      this.leader = rd.softState.leaderId;
+      this.currentRole = rd.softState.role;
+      this.opts.onLeaderChange?.(this.leader, this.currentRole);
+    }
+    const save: Parameters<RaftLogStorage['save']>[0] = { entries: rd.entries, sync: rd.mustSync };
+    if (rd.snapshot) save.snapshot = rd.snapshot;
+    if (rd.hardState) save.hardState = rd.hardState;
+    await this.opts.storage.save(save);
+    if (rd.snapshot) {
+      await this.opts.fsm.restore(rd.snapshot.data);
+      this.lastSnapshotIndex = rd.snapshot.metadata.index;
+      this.pendingSnapshot = undefined;
+      for (const [index, w] of this.proposals) {
+        if (index > rd.snapshot.metadata.index) continue;
+        this.proposals.delete(index);
+        clearTimeout(w.timer);
+        w.reject(
+          new S3dbError(
+            'Timeout',
+            `outcome of the proposal at index ${index} is unknown (snapshot installed)`,
+          ),
+        );
+      }
+    }
+    for (const m of rd.messages) {
+      this.opts.send(m.to, encodeMessage(m));
+      if (m.type === 'snapshot') this.node.reportSnapshot(m.to, true);
+    }
+    if (rd.committedEntries.length > 0) await this.apply(rd.committedEntries);
+    for (const rs of rd.readStates) {
+      const batch = this.issuedReads.get(Buffer.from(rs.requestCtx).toString('hex'));
+      if (batch) batch.index = rs.index;
+    }
+    this.serveReads();
+  }
+
+  private async apply(entries: Entry[]): Promise<void> {
+    const items: ApplyItem[] = [];
+    const bad = new Set<number>();
+    for (const e of entries) {
+      let envelope: Envelope | undefined;
+      if (e.type === 'normal' && e.data.length > 0) {
+        try {
+          envelope = decodeEnvelope(e.data);
+        } catch {
+          bad.add(e.index);
+        }
+      } else if (e.type === 'confChange') {
+        decodeConfChange(e.data);
+      }
+      items.push(envelope ? { index: e.index, envelope } : { index: e.index });
+    }
+    const results = await this.opts.fsm.apply(items);
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i]!;
+      const w = this.proposals.get(e.index);
+      if (!w) continue;
+      this.proposals.delete(e.index);
+      clearTimeout(w.timer);
+      if (e.term !== w.term) {
+        w.reject(
+          new S3dbError('NoLeader', `proposal at index ${e.index} was replaced by a new leader; retry`),
+        );
+      } else if (bad.has(e.index)) {
+        w.reject(new S3dbError('InvalidCommand', 'command could not be decoded'));
+      } else {
+        w.resolve(results[i]);
+      }
+    }
+    this.opts.onApplied?.(entries);
+  }
+
+  private async maybeSnapshot(): Promise<void> {
+    if (this.snapshotting) return;
+    this.snapshotting = true;
+    try {
+      const fsm = this.opts.fsm;
+      if (
+        !this.pendingSnapshot &&
+        fsm.appliedIndex - this.lastSnapshotIndex >= this.timings.snapshotThreshold
+      ) {
+        this.pendingSnapshot = await fsm.snapshot();
+      }
+      const pending = this.pendingSnapshot;
+      // Compact only once `trailingLogs` entries follow the snapshot, so lagging followers catch up from the log.
+      if (pending && fsm.appliedIndex - pending.index >= this.timings.trailingLogs) {
+        const snap = this.node.compact(pending.index, pending.data);
+        await this.opts.storage.compact(snap);
+        this.lastSnapshotIndex = pending.index;
+        this.pendingSnapshot = undefined;
+      }
+    } finally {
+      this.snapshotting = false;
+    }
+  }
+
+  /** Forces a snapshot + compaction check now (used by tests and the admin path). */
+  async snapshotNow(): Promise<void> {
+    this.snapshotDue = true;
+    this.schedule();
+    await this.idle;
+  }
+
+  private failAll(err: Error): void {
+    for (const w of this.proposals.values()) {
+      clearTimeout(w.timer);
+      w.reject(err);
+    }
+    this.proposals.clear();
+    for (const w of [...this.queuedReads, ...this.parkedReads]) {
+      clearTimeout(w.timer);
+      w.reject(err);
+    }
+    this.queuedReads = [];
+    this.parkedReads = [];
+    for (const b of this.issuedReads.values()) {
+      for (const w of b.waiters) {
+        clearTimeout(w.timer);
+        w.reject(err);
+      }
+    }
+    this.issuedReads.clear();
+  }
+
+  async stop(): Promise<void> {
+    if (this.ticker) clearInterval(this.ticker);
+    if (this.snapshotTimer) clearInterval(this.snapshotTimer);
+    this.stopped = true;
+    await this.idle;
+    this.failAll(new S3dbError('Stopped', 'node stopped'));
+  }
+}
