@@ -89,7 +89,12 @@ export class ReedSolomonCodec {
     await this.run(stripe, segmentLength, sources, targets);
   }
 
-  private async run(stripe: StripeBuffers, segmentLength: number, sources: number, targets: number): Promise<void> {
+  private async run(
+    stripe: StripeBuffers,
+    segmentLength: number,
+    sources: number,
+    targets: number,
+  ): Promise<void> {
     const { k, m } = this.scheme;
     if (!Number.isInteger(segmentLength) || segmentLength <= 0 || segmentLength % SEGMENT_ALIGNMENT !== 0) {
       throw new ErasureError(
