@@ -1,0 +1,152 @@
+// The whole-object checksums S3 accepts in x-amz-checksum-* headers and trailers, computed incrementally.
+import { createHash, type Hash } from 'node:crypto';
+import { crc32 } from 'node:zlib';
+import { crc32c } from '../../shared/checksum/index.ts';
+import { S3AuthError } from '../../shared/sigv4/index.ts';
+
+export type ChecksumAlgorithm = 'CRC32' | 'CRC32C' | 'CRC64NVME' | 'SHA1' | 'SHA256';
+
+export const CHECKSUM_ALGORITHMS: readonly ChecksumAlgorithm[] = [
+  'CRC32',
+  'CRC32C',
+  'CRC64NVME',
+  'SHA1',
+  'SHA256',
+];
+
+const DIGEST_BYTES: Readonly<Record<ChecksumAlgorithm, number>> = {
+  CRC32: 4,
+  CRC32C: 4,
+  CRC64NVME: 8,
+  SHA1: 20,
+  SHA256: 32,
+};
+
+/** `x-amz-checksum-crc32` for CRC32, etc. */
+export function checksumHeaderName(algorithm: ChecksumAlgorithm): string {
+  return `x-amz-checksum-${algorithm.toLowerCase()}`;
+}
+
+/** The algorithm of an `x-amz-checksum-<alg>` header name, or undefined for other names. */
+export function checksumAlgorithmOfHeader(name: string): ChecksumAlgorithm | undefined {
+  const lower = name.toLowerCase();
+  if (!lower.startsWith('x-amz-checksum-')) return undefined;
+  return CHECKSUM_ALGORITHMS.find((a) => a.toLowerCase() === lower.slice('x-amz-checksum-'.length));
+}
+
+/** Validates the base64 form of a checksum value (right length for the algorithm). */
+export function isValidChecksumValue(algorithm: ChecksumAlgorithm, value: string): boolean {
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(value) || value.length % 4 !== 0) return false;
+  return Buffer.from(value, 'base64').length === DIGEST_BYTES[algorithm];
+}
+
+export interface Checksummer {
+  readonly algorithm: ChecksumAlgorithm;
+  update(data: Uint8Array): void;
+  /** Base64 of the big-endian digest, the form S3 uses on the wire. */
+  digestBase64(): string;
+}
+
+// CRC-64/NVME (reflected polynomial 0x9a6c9329ac4bc9b5), table-driven on two 32-bit halves to avoid BigInt per byte.
+const CRC64_LO = new Uint32Array(256);
+const CRC64_HI = new Uint32Array(256);
+{
+  const polyLo = 0xac4bc9b5;
+  const polyHi = 0x9a6c9329;
+  for (let i = 0; i < 256; i++) {
+    let lo = i;
+    let hi = 0;
+    for (let bit = 0; bit < 8; bit++) {
+      const lsb = lo & 1;
+      lo = ((lo >>> 1) | ((hi & 1) << 31)) >>> 0;
+      hi = hi >>> 1;
+      if (lsb) {
+        lo = (lo ^ polyLo) >>> 0;
+        hi = (hi ^ polyHi) >>> 0;
+      }
+    }
+    CRC64_LO[i] = lo;
+    CRC64_HI[i] = hi;
+  }
+}
+
+class Crc64Nvme implements Checksummer {
+  readonly algorithm = 'CRC64NVME' as const;
+  private lo = 0xffffffff;
+  private hi = 0xffffffff;
+  update(data: Uint8Array): void {
+    let lo = this.lo;
+    let hi = this.hi;
+    for (let i = 0; i < data.length; i++) {
+      const index = (lo ^ data[i]!) & 0xff;
+      lo = ((lo >>> 8) | (hi << 24)) ^ CRC64_LO[index]!;
+      hi = (hi >>> 8) ^ CRC64_HI[index]!;
+    }
+    this.lo = lo >>> 0;
+    this.hi = hi >>> 0;
+  }
+  digestBase64(): string {
+    const out = Buffer.allocUnsafe(8);
+    out.writeUInt32BE((this.hi ^ 0xffffffff) >>> 0, 0);
+    out.writeUInt32BE((this.lo ^ 0xffffffff) >>> 0, 4);
+    return out.toString('base64');
+  }
+}
+
+class Crc32Family implements Checksummer {
+  readonly algorithm: 'CRC32' | 'CRC32C';
+  private value = 0;
+  constructor(algorithm: 'CRC32' | 'CRC32C') {
+    this.algorithm = algorithm;
+  }
+  update(data: Uint8Array): void {
+    this.value = this.algorithm === 'CRC32' ? crc32(data, this.value) : crc32c(data, this.value);
+  }
+  digestBase64(): string {
+    const out = Buffer.allocUnsafe(4);
+    out.writeUInt32BE(this.value >>> 0, 0);
+    return out.toString('base64');
+  }
+}
+
+class HashChecksum implements Checksummer {
+  readonly algorithm: 'SHA1' | 'SHA256';
+  private readonly hash: Hash;
+  constructor(algorithm: 'SHA1' | 'SHA256') {
+    this.algorithm = algorithm;
+    this.hash = createHash(algorithm === 'SHA1' ? 'sha1' : 'sha256');
+  }
+  update(data: Uint8Array): void {
+    this.hash.update(data);
+  }
+  digestBase64(): string {
+    return this.hash.digest('base64');
+  }
+}
+
+export function createChecksummer(algorithm: ChecksumAlgorithm): Checksummer {
+  switch (algorithm) {
+    case 'CRC32':
+    case 'CRC32C':
+      return new Crc32Family(algorithm);
+    case 'CRC64NVME':
+      return new Crc64Nvme();
+    case 'SHA1':
+    case 'SHA256':
+      return new HashChecksum(algorithm);
+  }
+}
+
+/** One-shot checksum of a buffer, base64. */
+export function checksumOf(algorithm: ChecksumAlgorithm, data: Uint8Array): string {
+  const c = createChecksummer(algorithm);
+  c.update(data);
+  return c.digestBase64();
+}
+
+export function badDigest(algorithm: ChecksumAlgorithm): S3AuthError {
+  return new S3AuthError(
+    'BadDigest',
+    `The ${algorithm} you specified did not match the calculated checksum.`,
+  );
+}
