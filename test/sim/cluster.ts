@@ -140,6 +140,8 @@ export class Simulation {
   private readonly pendingReads = new Map<string, { minIndex: number; node: number; requestedAt: number }>();
   private readonly readsAwaitingApply: { node: number; index: number; ctx: string }[] = [];
   private readonly proposedData = new Set<string>();
+  /** Transfer target -> term in which the transfer was requested. */
+  private readonly transferRequests = new Map<number, number>();
   readonly stats: SimStats;
 
   constructor(options: SimOptions) {
@@ -292,6 +294,11 @@ export class Simulation {
         this.fail(`two leaders in term ${status.term}: ${prev} and ${n.id}`);
       this.leaderOfTerm.set(status.term, n.id);
       this.stats.leadersElected++;
+      const requested = this.transferRequests.get(n.id);
+      if (requested !== undefined && requested < status.term) {
+        this.transferRequests.delete(n.id);
+        this.stats.transfersDone++;
+      }
       this.checkLeaderCompleteness(n, status.term);
     }
     this.stats.maxTerm = Math.max(this.stats.maxTerm, status.term);
@@ -526,6 +533,7 @@ export class Simulation {
     const to = this.rng.pick(others);
     try {
       l.raft!.transferLeadership(to);
+      this.transferRequests.set(to, l.raft!.status().term);
     } catch (err) {
       if (err instanceof NotLeaderError) return;
       throw err;
@@ -546,8 +554,14 @@ export class Simulation {
   private changePartition(): void {
     const ids = [...this.nodes.keys()].filter((id) => !this.removed.has(id));
     this.groups = new Map();
-    const kind = this.rng.int(0, 2);
-    if (kind === 0) {
+    const kind = this.rng.int(0, 3);
+    if (kind === 3) {
+      // The leader keeps a minority with it: a stale leader that still hears from someone.
+      const l = this.leader();
+      const minority = this.rng.shuffle(ids.slice()).slice(0, Math.floor((ids.length - 1) / 2));
+      if (l !== undefined && !minority.includes(l.id)) minority[0] = l.id;
+      for (const id of ids) this.groups.set(id, minority.includes(id) ? 1 : 0);
+    } else if (kind === 0) {
       const l = this.leader();
       const isolated = l?.id ?? this.rng.pick(ids);
       for (const id of ids) this.groups.set(id, id === isolated ? 1 : 0);
@@ -588,7 +602,9 @@ export class Simulation {
     }
     if (this.faultsOn) this.chaos();
     if (this.rng.chance(this.opts.proposalRate) && this.liveNodes().length > 0) this.propose();
-    if (this.opts.reads && this.rng.chance(0.2) && this.liveNodes().length > 0) this.requestRead();
+    if (this.opts.reads && this.rng.chance(this.groups.size > 0 ? 0.6 : 0.2) && this.liveNodes().length > 0) {
+      this.requestRead();
+    }
     for (let r = 0; r < ROUNDS_PER_TICK; r++) {
       this.round++;
       this.deliverDue();
@@ -694,10 +710,5 @@ export class Simulation {
       if (this.applied.get(n.fsm.index)?.hash !== n.fsm.hash)
         this.fail(`voter ${v} diverged at ${n.fsm.index}`);
     }
-  }
-
-  /** Ticks until transfer finished etc. are not tracked per call; expose counts for scenario tests. */
-  leaderId(): number {
-    return this.leader()?.id ?? 0;
   }
 }
