@@ -1,0 +1,320 @@
+import { createHash } from 'node:crypto';
+import https from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isS3AuthError, payloadModeOf, verifyHeaderAuth } from '../../../shared/sigv4/index.ts';
+import type { CommandResult } from '../command.ts';
+import type { RaftDriver } from '../driver.ts';
+import { S3dbError, httpStatusOf } from '../errors.ts';
+import type { Fsm } from '../fsm.ts';
+import { toHex } from '../keys.ts';
+import type { MemberDirectory } from '../members.ts';
+import { parseBatchBody, parseJoinBody } from './bodies.ts';
+import type { JoinRequest } from './bodies.ts';
+import { WRITE_OPS, parseRoute } from './routes.ts';
+import type { ApiRoute } from './routes.ts';
+
+export const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
+export const LEADER_HEADER = 'x-s3db-leader';
+export const FORWARDED_HEADER = 'x-s3db-forwarded';
+
+export interface ApiServerOptions {
+  bindHost: string;
+  port: number;
+  tls: { certPem: string; keyPem: string; caPem: string };
+  credentials: { accessKeyId: string; secretAccessKey: string };
+  driver: RaftDriver;
+  fsm: Fsm;
+  members: MemberDirectory;
+  nodeId: number;
+  /** Adds a member (leader only): records its addresses and proposes the configuration change. */
+  join: (req: JoinRequest) => Promise<void>;
+  maxBodyBytes?: number;
+}
+
+class Reply {
+  constructor(
+    readonly status: number,
+    readonly body: Uint8Array | string,
+    readonly headers: Record<string, string> = { 'content-type': 'application/json' },
+  ) {}
+}
+
+const json = (status: number, value: unknown): Reply => new Reply(status, JSON.stringify(value));
+
+function errorReply(err: unknown): Reply {
+  if (err instanceof S3dbError)
+    return json(httpStatusOf[err.code], { error: { code: err.code, message: err.message } });
+  if (isS3AuthError(err)) return json(err.status, { error: { code: err.code, message: err.message } });
+  return json(500, {
+    error: { code: 'Internal', message: err instanceof Error ? err.message : String(err) },
+  });
+}
+
+function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > max) {
+      reject(new S3dbError('BodyTooLarge', `body of ${declared} bytes exceeds the ${max}-byte limit`));
+      req.resume();
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > max) {
+        reject(new S3dbError('BodyTooLarge', `body exceeds the ${max}-byte limit`));
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+/** The s3db REST API (spec §5) over HTTPS with SigV4 (service `s3db`), plus /v1/batch. */
+export class ApiServer {
+  private readonly server: https.Server;
+  private readonly agent = new https.Agent({ keepAlive: true, maxSockets: 512 });
+
+  constructor(private readonly opts: ApiServerOptions) {
+    this.server = https.createServer(
+      { cert: opts.tls.certPem, key: opts.tls.keyPem, keepAliveTimeout: 60_000 },
+      (req, res) => {
+        this.handle(req, res).catch((err) => this.send(res, errorReply(err)));
+      },
+    );
+    this.server.on('tlsClientError', () => {});
+  }
+
+  async listen(): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.opts.port, this.opts.bindHost, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    const addr = this.server.address();
+    return typeof addr === 'object' && addr ? addr.port : this.opts.port;
+  }
+
+  async close(): Promise<void> {
+    this.agent.destroy();
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private send(res: ServerResponse, reply: Reply): void {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    const leader = this.opts.members.httpAddress(this.opts.driver.leaderId);
+    const headers: Record<string, string> = { ...reply.headers };
+    if (leader) headers[LEADER_HEADER] = leader;
+    res.writeHead(reply.status, headers);
+    res.end(reply.body);
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const rawPath = q < 0 ? url : url.slice(0, q);
+    const rawQuery = q < 0 ? '' : url.slice(q + 1);
+    const method = req.method ?? 'GET';
+    let route: ApiRoute;
+    let body: Buffer;
+    try {
+      route = parseRoute(method, rawPath, rawQuery);
+      body = await readBody(req, this.opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
+      if (route.op !== 'health') this.authenticate(req, method, rawPath, rawQuery, body);
+    } catch (err) {
+      this.send(res, errorReply(err));
+      return;
+    }
+    const driver = this.opts.driver;
+    if (WRITE_OPS.has(route.op) && driver.role !== 'leader') {
+      this.send(res, await this.forward(req, body));
+      return;
+    }
+    try {
+      this.send(res, await this.execute(route, body));
+    } catch (err) {
+      if (err instanceof S3dbError && err.code === 'NotLeader' && WRITE_OPS.has(route.op)) {
+        this.send(res, await this.forward(req, body));
+        return;
+      }
+      this.send(res, errorReply(err));
+    }
+  }
+
+  private authenticate(
+    req: IncomingMessage,
+    method: string,
+    rawPath: string,
+    rawQuery: string,
+    body: Buffer,
+  ): void {
+    const { accessKeyId, secretAccessKey } = this.opts.credentials;
+    const verified = verifyHeaderAuth(
+      { method, rawPath, query: rawQuery, headers: req.headers },
+      (id) => (id === accessKeyId ? secretAccessKey : undefined),
+      { service: 's3db' },
+    );
+    const mode = payloadModeOf(verified.payloadHash);
+    if (mode === 'sha256') {
+      if (createHash('sha256').update(body).digest('hex') !== verified.payloadHash.toLowerCase()) {
+        throw new S3dbError('SignatureDoesNotMatch', 'x-amz-content-sha256 does not match the body');
+      }
+    } else if (mode !== 'unsigned') {
+      throw new S3dbError('InvalidRequest', 'streaming payloads are not supported by s3db');
+    }
+  }
+
+  /** Sends a write to the leader's HTTP address with the client's own signed headers; relays the answer. */
+  private async forward(req: IncomingMessage, body: Buffer): Promise<Reply> {
+    const leaderId = this.opts.driver.leaderId;
+    if (req.headers[FORWARDED_HEADER] !== undefined) {
+      return json(421, {
+        error: { code: 'NotLeader', message: `node ${this.opts.nodeId} is not the leader` },
+      });
+    }
+    const target = this.opts.members.get(leaderId);
+    if (leaderId === 0 || leaderId === this.opts.nodeId || !target) {
+      return json(503, { error: { code: 'NoLeader', message: 'no leader is known right now; retry' } });
+    }
+    return new Promise<Reply>((resolve) => {
+      const fwd = https.request(
+        {
+          host: target.advertiseHost,
+          port: target.port,
+          method: req.method,
+          path: req.url,
+          headers: {
+            ...req.headers,
+            [FORWARDED_HEADER]: String(this.opts.nodeId),
+            'content-length': String(body.length),
+          },
+          agent: this.agent,
+          ca: this.opts.tls.caPem,
+          checkServerIdentity: () => undefined,
+          timeout: 15_000,
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const headers: Record<string, string> = {};
+            const ct = res.headers['content-type'];
+            if (ct) headers['content-type'] = ct;
+            const version = res.headers['x-s3db-version'];
+            if (typeof version === 'string') headers['x-s3db-version'] = version;
+            resolve(new Reply(res.statusCode ?? 502, Buffer.concat(chunks), headers));
+          });
+          res.on('error', () =>
+            resolve(json(502, { error: { code: 'NoLeader', message: 'leader connection failed' } })),
+          );
+        },
+      );
+      fwd.on('timeout', () => fwd.destroy(new Error('timeout')));
+      fwd.on('error', (e) =>
+        resolve(
+          json(503, {
+            error: { code: 'NoLeader', message: `forwarding to leader ${leaderId} failed: ${e.message}` },
+          }),
+        ),
+      );
+      fwd.end(body);
+    });
+  }
+
+  private async execute(route: ApiRoute, body: Buffer): Promise<Reply> {
+    const { driver, fsm } = this.opts;
+    switch (route.op) {
+      case 'health':
+        return json(200, { status: 'ok', id: this.opts.nodeId });
+      case 'status': {
+        const st = driver.status();
+        return json(200, {
+          ...st,
+          members: this.opts.members.all(),
+          leaderHttp: this.opts.members.httpAddress(st.leaderId) ?? null,
+        });
+      }
+      case 'leader': {
+        const id = driver.leaderId;
+        const m = this.opts.members.get(id);
+        if (!id || !m)
+          return json(503, { error: { code: 'NoLeader', message: 'no leader is known right now' } });
+        return json(200, {
+          id,
+          http: `${m.advertiseHost}:${m.port}`,
+          raft: `${m.advertiseHost}:${m.raftPort}`,
+        });
+      }
+      case 'put': {
+        const r = await driver.propose({
+          type: 'put',
+          table: route.table,
+          key: route.key,
+          value: new Uint8Array(body),
+        });
+        return json(200, resultBody(r));
+      }
+      case 'delete': {
+        const r = await driver.propose({ type: 'delete', table: route.table, key: route.key });
+        return json(200, resultBody(r));
+      }
+      case 'batch': {
+        const r = await driver.propose(parseBatchBody(body));
+        return json(r.type === 'batch' && !r.ok ? 409 : 200, resultBody(r));
+      }
+      case 'join':
+        await this.opts.join(parseJoinBody(body));
+        return json(200, { joined: true, members: this.opts.members.all() });
+      case 'get': {
+        if (!route.stale) await driver.linearizableBarrier();
+        const v = await fsm.get(route.table, route.key);
+        if (!v) return json(404, { error: { code: 'NotFound', message: 'no such key' } });
+        return new Reply(200, v.value, {
+          'content-type': 'application/octet-stream',
+          'x-s3db-version': String(v.version),
+        });
+      }
+      case 'scan': {
+        if (!route.stale) await driver.linearizableBarrier();
+        const req: Parameters<Fsm['scan']>[0] = { table: route.table };
+        if (route.prefix) req.prefix = route.prefix;
+        if (route.startAfter) req.startAfter = route.startAfter;
+        if (route.limit !== undefined) req.limit = route.limit;
+        const r = await fsm.scan(req);
+        const last = r.items[r.items.length - 1];
+        return json(200, {
+          items: r.items.map((it) => ({
+            key: toHex(it.key),
+            value: Buffer.from(it.value).toString('base64'),
+            version: it.version,
+          })),
+          truncated: r.truncated,
+          nextStartAfter: r.truncated && last ? toHex(last.key) : null,
+        });
+      }
+    }
+  }
+}
+
+function resultBody(r: CommandResult): unknown {
+  switch (r.type) {
+    case 'put':
+      return { version: r.version };
+    case 'delete':
+      return { deleted: r.deleted };
+    case 'batch':
+      return r.ok
+        ? { ok: true, version: r.version }
+        : { ok: false, failed: r.failed, reason: r.reason, code: 'PreconditionFailed' };
+  }
+}

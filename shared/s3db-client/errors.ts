@@ -1,0 +1,33 @@
+/** Error codes the s3db API returns (JSON `error.code`), plus client-side ones. */
+export type S3dbClientErrorCode =
+  | 'InvalidTable'
+  | 'InvalidKey'
+  | 'InvalidCommand'
+  | 'InvalidRequest'
+  | 'BodyTooLarge'
+  | 'NotFound'
+  | 'NotLeader'
+  | 'NoLeader'
+  | 'Timeout'
+  | 'SignatureDoesNotMatch'
+  | 'AccessDenied'
+  | 'Stopped'
+  | 'Internal'
+  | 'Unavailable'
+  | string;
+
+export class S3dbClientError extends Error {
+  readonly code: S3dbClientErrorCode;
+  /** HTTP status, or 0 when no answer arrived. */
+  readonly status: number;
+  /** True when the operation certainly did not take effect (safe to retry anything). */
+  readonly notApplied: boolean;
+
+  constructor(code: S3dbClientErrorCode, message: string, status = 0, notApplied = false) {
+    super(message);
+    this.name = 'S3dbClientError';
+    this.code = code;
+    this.status = status;
+    this.notApplied = notApplied;
+  }
+}

@@ -1,0 +1,377 @@
+import { createHash } from 'node:crypto';
+import https from 'node:https';
+import { signRequest } from '../sigv4/index.ts';
+import { S3dbClientError } from './errors.ts';
+
+export { S3dbClientError } from './errors.ts';
+export type { S3dbClientErrorCode } from './errors.ts';
+
+export type KeyInput = Uint8Array | string;
+
+export interface S3dbClientOptions {
+  /** API addresses "host:port" of the members (any subset; the leader is discovered). */
+  nodes: string[];
+  credentials: { accessKeyId: string; secretAccessKey: string };
+  region?: string;
+  /** Cluster CA to verify the servers' certificates; without it certificates are not verified (spec §13). */
+  caPem?: string;
+  /** Per-attempt timeout. Default 10 s. */
+  attemptTimeoutMs?: number;
+  /** Total time an operation keeps retrying through leader changes. Default 15 s. */
+  retryForMs?: number;
+  /** Retry writes whose outcome is unknown (connection lost after sending). Default true for put/delete. */
+  retryAmbiguousWrites?: boolean;
+  maxSockets?: number;
+}
+
+export interface ValueWithVersion {
+  value: Uint8Array;
+  version: number;
+}
+
+export interface ScanOptions {
+  prefix?: KeyInput;
+  startAfter?: KeyInput;
+  limit?: number;
+  /** Read the contacted node's local state without a ReadIndex round (may be stale). */
+  stale?: boolean;
+}
+
+export interface ScanPage {
+  items: { key: Uint8Array; value: Uint8Array; version: number }[];
+  truncated: boolean;
+  /** Pass as `startAfter` to get the next page. */
+  nextStartAfter?: Uint8Array;
+}
+
+export type Precondition =
+  | { kind: 'absent'; table: string; key: KeyInput }
+  | { kind: 'exists'; table: string; key: KeyInput }
+  | { kind: 'valueEquals'; table: string; key: KeyInput; value: Uint8Array }
+  /** 0 means "absent"; otherwise the `version` a read returned. */
+  | { kind: 'versionEquals'; table: string; key: KeyInput; version: number };
+
+export type BatchOp =
+  | { kind: 'put'; table: string; key: KeyInput; value: Uint8Array }
+  | { kind: 'delete'; table: string; key: KeyInput };
+
+export type BatchResult = { ok: true; version: number } | { ok: false; failed: number; reason: string };
+
+interface HttpAnswer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+}
+
+const keyBytes = (k: KeyInput): Buffer =>
+  typeof k === 'string' ? Buffer.from(k, 'utf8') : Buffer.from(k.buffer, k.byteOffset, k.byteLength);
+const hexKey = (k: KeyInput): string => keyBytes(k).toString('hex');
+const EMPTY = Buffer.alloc(0);
+
+class AttemptError extends Error {
+  constructor(
+    readonly error: S3dbClientError,
+    /** The request certainly was not applied (retry is safe for any operation). */
+    readonly safe: boolean,
+    readonly leaderHint?: string,
+  ) {
+    super(error.message);
+  }
+}
+
+/**
+ * Client of the s3db REST API: SigV4 (service `s3db`), keep-alive HTTPS, leader discovery through the
+ * `x-s3db-leader` header and /v1/leader, retries with exponential backoff across leader changes.
+ */
+export class S3dbClient {
+  private readonly agent: https.Agent;
+  private readonly nodes: string[];
+  private preferred: string;
+  private rotation = 0;
+
+  constructor(private readonly opts: S3dbClientOptions) {
+    if (opts.nodes.length === 0)
+      throw new S3dbClientError('InvalidRequest', 'S3dbClient needs at least one node address');
+    this.nodes = [...opts.nodes];
+    this.preferred = this.nodes[0]!;
+    this.agent = new https.Agent({ keepAlive: true, maxSockets: opts.maxSockets ?? 256 });
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+
+  /** The node the client currently sends to (the last known leader). */
+  get currentNode(): string {
+    return this.preferred;
+  }
+
+  async get(
+    table: string,
+    key: KeyInput,
+    opts: { stale?: boolean } = {},
+  ): Promise<ValueWithVersion | undefined> {
+    const path = `/v1/get/${encodeURIComponent(table)}/${hexKey(key)}`;
+    const a = await this.call('GET', path, opts.stale ? 'stale=true' : '', EMPTY, 'read', [200, 404]);
+    if (a.status === 404) {
+      const code = parseError(a.body).code;
+      if (code === 'NotFound') return undefined;
+      throw new S3dbClientError(code, parseError(a.body).message, 404);
+    }
+    return { value: new Uint8Array(a.body), version: Number(a.headers['x-s3db-version'] ?? 0) };
+  }
+
+  async put(table: string, key: KeyInput, value: Uint8Array): Promise<{ version: number }> {
+    const path = `/v1/put/${encodeURIComponent(table)}/${hexKey(key)}`;
+    const a = await this.call(
+      'POST',
+      path,
+      '',
+      Buffer.from(value.buffer, value.byteOffset, value.byteLength),
+      'idempotent-write',
+      [200],
+    );
+    return JSON.parse(a.body.toString()) as { version: number };
+  }
+
+  async delete(table: string, key: KeyInput): Promise<{ deleted: boolean }> {
+    const path = `/v1/delete/${encodeURIComponent(table)}/${hexKey(key)}`;
+    const a = await this.call('DELETE', path, '', EMPTY, 'idempotent-write', [200]);
+    return JSON.parse(a.body.toString()) as { deleted: boolean };
+  }
+
+  /** Atomic batch: every precondition holds and every op is applied, or nothing is (ok: false). */
+  async batch(preconditions: Precondition[], ops: BatchOp[]): Promise<BatchResult> {
+    const body = Buffer.from(
+      JSON.stringify({
+        preconditions: preconditions.map((p) => ({
+          ...p,
+          key: hexKey(p.key),
+          ...(p.kind === 'valueEquals' ? { value: Buffer.from(p.value).toString('base64') } : {}),
+        })),
+        ops: ops.map((o) => ({
+          ...o,
+          key: hexKey(o.key),
+          ...(o.kind === 'put' ? { value: Buffer.from(o.value).toString('base64') } : {}),
+        })),
+      }),
+    );
+    const a = await this.call('POST', '/v1/batch', '', body, 'write', [200, 409]);
+    const r = JSON.parse(a.body.toString()) as {
+      ok: boolean;
+      version?: number;
+      failed?: number;
+      reason?: string;
+    };
+    return r.ok
+      ? { ok: true, version: r.version ?? 0 }
+      : { ok: false, failed: r.failed ?? 0, reason: r.reason ?? '' };
+  }
+
+  async scan(table: string, opts: ScanOptions = {}): Promise<ScanPage> {
+    const q = new URLSearchParams();
+    if (opts.prefix !== undefined) q.set('prefix', hexKey(opts.prefix));
+    if (opts.startAfter !== undefined) q.set('start_after', hexKey(opts.startAfter));
+    if (opts.limit !== undefined) q.set('limit', String(opts.limit));
+    if (opts.stale) q.set('stale', 'true');
+    const a = await this.call(
+      'GET',
+      `/v1/scan/${encodeURIComponent(table)}`,
+      q.toString(),
+      EMPTY,
+      'read',
+      [200],
+    );
+    const r = JSON.parse(a.body.toString()) as {
+      items: { key: string; value: string; version: number }[];
+      truncated: boolean;
+      nextStartAfter: string | null;
+    };
+    const page: ScanPage = {
+      items: r.items.map((it) => ({
+        key: new Uint8Array(Buffer.from(it.key, 'hex')),
+        value: new Uint8Array(Buffer.from(it.value, 'base64')),
+        version: it.version,
+      })),
+      truncated: r.truncated,
+    };
+    if (r.nextStartAfter) page.nextStartAfter = new Uint8Array(Buffer.from(r.nextStartAfter, 'hex'));
+    return page;
+  }
+
+  /** Every item with the prefix, page by page. */
+  async *scanAll(
+    table: string,
+    opts: Omit<ScanOptions, 'startAfter'> = {},
+  ): AsyncGenerator<ScanPage['items'][number]> {
+    let startAfter: Uint8Array | undefined;
+    for (let pages = 0; pages < 1_000_000; pages++) {
+      const page = await this.scan(table, startAfter ? { ...opts, startAfter } : opts);
+      yield* page.items;
+      if (!page.truncated || !page.nextStartAfter) return;
+      startAfter = page.nextStartAfter;
+    }
+  }
+
+  async leader(): Promise<{ id: number; http: string; raft: string }> {
+    const a = await this.call('GET', '/v1/leader', '', EMPTY, 'read', [200]);
+    return JSON.parse(a.body.toString()) as { id: number; http: string; raft: string };
+  }
+
+  /** /status of one node (default: the current one). */
+  async status(node?: string): Promise<Record<string, unknown>> {
+    const a = await this.attempt(node ?? this.preferred, 'GET', '/status', '', EMPTY);
+    if (a.status !== 200) throw answerError(a);
+    return JSON.parse(a.body.toString()) as Record<string, unknown>;
+  }
+
+  private async call(
+    method: string,
+    path: string,
+    query: string,
+    body: Buffer,
+    kind: 'read' | 'idempotent-write' | 'write',
+    okStatuses: number[],
+  ): Promise<HttpAnswer> {
+    const deadline = Date.now() + (this.opts.retryForMs ?? 15_000);
+    let delay = 25;
+    let last: S3dbClientError | undefined;
+    for (let attempt = 0; attempt < 10_000; attempt++) {
+      const node = this.preferred;
+      try {
+        const a = await this.attempt(node, method, path, query, body);
+        if (okStatuses.includes(a.status)) {
+          this.learnLeader(a.headers, node, kind !== 'read');
+          return a;
+        }
+        const err = answerError(a);
+        const hint = typeof a.headers['x-s3db-leader'] === 'string' ? a.headers['x-s3db-leader'] : undefined;
+        // 421 not leader / 503 no leader: the request was not applied; anything else is final.
+        if (a.status !== 421 && a.status !== 503 && !(a.status === 504 && kind !== 'write')) throw err;
+        throw new AttemptError(err, a.status !== 504, hint);
+      } catch (e) {
+        if (!(e instanceof AttemptError)) throw e;
+        last = e.error;
+        const retryable =
+          e.safe ||
+          kind === 'read' ||
+          (kind === 'idempotent-write' && (this.opts.retryAmbiguousWrites ?? true));
+        if (!retryable || Date.now() + delay > deadline) throw e.error;
+        if (e.leaderHint && e.leaderHint !== node) this.preferred = e.leaderHint;
+        else this.rotate(node);
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(delay * 2, 500);
+      }
+    }
+    throw last ?? new S3dbClientError('Unavailable', 'no s3db node answered');
+  }
+
+  private learnLeader(headers: HttpAnswer['headers'], node: string, wasWrite: boolean): void {
+    const hint = headers['x-s3db-leader'];
+    if (typeof hint === 'string' && hint !== node && (wasWrite || this.nodes.includes(hint)))
+      this.preferred = hint;
+  }
+
+  private rotate(failed: string): void {
+    if (this.preferred !== failed) return;
+    this.rotation = (this.rotation + 1) % this.nodes.length;
+    let next = this.nodes[this.rotation]!;
+    if (next === failed && this.nodes.length > 1) {
+      this.rotation = (this.rotation + 1) % this.nodes.length;
+      next = this.nodes[this.rotation]!;
+    }
+    this.preferred = next;
+  }
+
+  private attempt(
+    node: string,
+    method: string,
+    path: string,
+    query: string,
+    body: Buffer,
+  ): Promise<HttpAnswer> {
+    const colon = node.lastIndexOf(':');
+    const hostname = node.slice(0, colon).replace(/^\[|\]$/g, '');
+    const port = Number(node.slice(colon + 1));
+    const signed = signRequest({
+      method,
+      path,
+      query,
+      headers: { host: node },
+      payloadHash: createHash('sha256').update(body).digest('hex'),
+      credentials: this.opts.credentials,
+      region: this.opts.region ?? 'us-east-1',
+      service: 's3db',
+    });
+    return new Promise<HttpAnswer>((resolve, reject) => {
+      let sent = false;
+      const req = https.request(
+        {
+          host: hostname,
+          port,
+          method,
+          path: query ? `${path}?${query}` : path,
+          headers: { host: node, 'content-length': String(body.length), ...signed.headers },
+          agent: this.agent,
+          ...(this.opts.caPem
+            ? { ca: this.opts.caPem, checkServerIdentity: () => undefined }
+            : { rejectUnauthorized: false }),
+          timeout: this.opts.attemptTimeoutMs ?? 10_000,
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () =>
+            resolve({
+              status: res.statusCode ?? 0,
+              headers: res.headers,
+              body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks),
+            }),
+          );
+          res.on('error', (e) =>
+            reject(new AttemptError(new S3dbClientError('Unavailable', `${node}: ${e.message}`), false)),
+          );
+        },
+      );
+      req.on('finish', () => (sent = true));
+      req.on('timeout', () =>
+        req.destroy(new Error(`no answer within ${this.opts.attemptTimeoutMs ?? 10_000} ms`)),
+      );
+      req.on('error', (e: NodeJS.ErrnoException) => {
+        // A refused connection never carried the request; anything after sending is ambiguous for writes.
+        const safe = !sent || e.code === 'ECONNREFUSED';
+        reject(
+          new AttemptError(
+            new S3dbClientError(
+              e.code === undefined ? 'Timeout' : 'Unavailable',
+              `${node}: ${e.message}`,
+              0,
+              safe,
+            ),
+            safe,
+          ),
+        );
+      });
+      req.end(body);
+    });
+  }
+}
+
+function parseError(body: Buffer): { code: string; message: string } {
+  try {
+    const r = JSON.parse(body.toString()) as { error?: { code?: string; message?: string } };
+    return { code: r.error?.code ?? 'Internal', message: r.error?.message ?? body.toString() };
+  } catch {
+    return { code: 'Internal', message: body.toString().slice(0, 200) };
+  }
+}
+
+function answerError(a: HttpAnswer): S3dbClientError {
+  const e = parseError(a.body);
+  return new S3dbClientError(
+    e.code,
+    e.message,
+    a.status,
+    a.status === 421 || a.status === 503 || a.status < 500,
+  );
+}
