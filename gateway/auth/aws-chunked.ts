@@ -41,7 +41,6 @@ const CR = 0x0d;
 const LF = 0x0a;
 const HEX_SIZE = /^[0-9a-fA-F]{1,15}$/;
 const HEX_SIGNATURE = /^[0-9a-fA-F]{64}$/;
-const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
 
 function framing(message: string): S3AuthError {
   return new S3AuthError('IncompleteBody', `Malformed aws-chunked body: ${message}`);
@@ -152,7 +151,7 @@ export class AwsChunkedDecoder {
     this.lineLength = 0;
     if (whole.length < 2 || whole[whole.length - 2] !== CR) throw framing('line not terminated by CRLF');
     const text = whole.subarray(0, whole.length - 2).toString('latin1');
-    if (CONTROL.test(text)) throw framing('control character in a chunk header or trailer line');
+    if (hasControlCharacter(text)) throw framing('control character in a chunk header or trailer line');
     return text;
   }
 
@@ -287,6 +286,15 @@ export class AwsChunkedDecoder {
     }
     this.state = 'done';
   }
+}
+
+/** Any control character other than horizontal tab. */
+function hasControlCharacter(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if ((c < 0x20 && c !== 0x09) || c === 0x7f) return true;
+  }
+  return false;
 }
 
 function malformedTrailer(why: string): S3AuthError {
