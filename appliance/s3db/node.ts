@@ -80,7 +80,7 @@ export async function startS3dbNode(opts: S3dbNodeOptions): Promise<S3dbNodeHand
 
   const join = opts.join ?? false;
   const founders = join ? [] : opts.members.map((m) => m.id).sort((a, b) => a - b);
-  let transport: RaftTransport | undefined;
+  const wire: { transport?: RaftTransport } = {};
   let resolveFatal: (e: unknown) => void = () => {};
   const fatal = new Promise<unknown>((r) => (resolveFatal = r));
   const driver = new RaftDriver({
@@ -90,7 +90,7 @@ export async function startS3dbNode(opts: S3dbNodeOptions): Promise<S3dbNodeHand
     fsm,
     initial,
     timings: opts.timings ?? {},
-    send: (to, payload) => transport?.send(to, payload),
+    send: (to, payload) => wire.transport?.send(to, payload),
     onApplied: (entries) => {
       if (entries.some((e) => e.type === 'confChange' || e.data.length > 0))
         void loadMembers().catch(() => {});
@@ -101,7 +101,7 @@ export async function startS3dbNode(opts: S3dbNodeOptions): Promise<S3dbNodeHand
       resolveFatal(err);
     },
   });
-  transport = await RaftTransport.listen({
+  const transport = await RaftTransport.listen({
     bindHost: self.host,
     port: self.raftPort,
     tls: opts.tls,
@@ -109,6 +109,8 @@ export async function startS3dbNode(opts: S3dbNodeOptions): Promise<S3dbNodeHand
     onMessage: (payload) => driver.receive(payload),
     onUnreachable: (id) => driver.reportUnreachable(id),
   });
+
+  wire.transport = transport;
 
   const addMember = async (req: JoinRequest): Promise<void> => {
     const member: S3dbMember = {
@@ -152,7 +154,7 @@ export async function startS3dbNode(opts: S3dbNodeOptions): Promise<S3dbNodeHand
     closed = true;
     await api.close();
     await driver.stop();
-    await transport?.close();
+    await transport.close();
     await fsm.close();
     await storage.close();
   };
