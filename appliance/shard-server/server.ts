@@ -1,0 +1,493 @@
+// The shard server: serves the shard protocol from a ShardBackend over a transport, one request per stream.
+// Memory is bounded: PUT bodies reserve their declared size from a byte budget before they are read (so a
+// slow disk stops readers, and flow control stops senders); FETCH sends a few segments at a time, each
+// written only when the transport accepted the previous ones.
+import { crc32c } from '../../shared/checksum/index.ts';
+import { FrameType, type Frame } from '../../shared/protocol/frames.ts';
+import { ProtocolError, Status, type StatusCode } from '../../shared/protocol/errors.ts';
+import {
+  Op,
+  PROTOCOL_VERSION,
+  decodeEnd,
+  decodeRequest,
+  decodeSegment,
+  encodeEnd,
+  encodeError,
+  encodeResponse,
+  opName,
+  peekRequestOp,
+  type FetchShardRequest,
+  type ListRequest,
+  type PutShardRequest,
+  type RequestMessage,
+  type ResponseBody,
+  type WireShardKey,
+} from '../../shared/protocol/messages.ts';
+import { FramedStream } from '../../shared/transport/framed-stream.ts';
+import type { TlsIdentity } from '../../shared/tls/cluster-certs.ts';
+import type { DuplexStream, PeerInfo, Transport, TransportListener } from '../../shared/transport/types.ts';
+import type { ShardBackend } from './backend.ts';
+import { Semaphore } from './semaphore.ts';
+
+export interface ShardServerLimits {
+  /** Requests served at once across all connections; more wait (their senders are held by flow control). */
+  maxConcurrentRequests: number;
+  /** Request streams per connection. */
+  maxStreamsPerConnection: number;
+  /** Bytes of PUT bodies held in memory at once across all requests. */
+  putMemoryBytes: number;
+  /** Largest shard a PUT may carry. */
+  maxShardBytes: number;
+  /** Largest single segment. */
+  maxSegmentBytes: number;
+  /** Segments read from the store per step of a FETCH. */
+  fetchBatchSegments: number;
+  /** Deadline when the client asks for none, and the most a client may ask for. */
+  defaultDeadlineMs: number;
+  maxDeadlineMs: number;
+  /** Most shards one LIST page returns. */
+  maxListLimit: number;
+}
+
+export const DEFAULT_LIMITS: ShardServerLimits = {
+  maxConcurrentRequests: 128,
+  maxStreamsPerConnection: 64,
+  putMemoryBytes: 256 << 20,
+  maxShardBytes: 64 << 20,
+  maxSegmentBytes: 1 << 20,
+  fetchBatchSegments: 16,
+  defaultDeadlineMs: 30_000,
+  maxDeadlineMs: 300_000,
+  maxListLimit: 1000,
+};
+
+export interface ShardServerOptions {
+  store: ShardBackend;
+  transport: Transport;
+  tls: TlsIdentity;
+  host?: string;
+  port?: number;
+  limits?: Partial<ShardServerLimits>;
+  /** Called for requests that failed on the server's side (not for client mistakes). */
+  onError?: (err: unknown, context: { op: string; peer: PeerInfo }) => void;
+}
+
+export interface ShardServer {
+  readonly host: string;
+  readonly port: number;
+  readonly inflightRequests: number;
+  close(): Promise<void>;
+}
+
+/** A request-level failure that is answered with a RESPONSE (status + message) rather than a reset. */
+class RequestFailure extends Error {
+  constructor(
+    readonly status: Exclude<StatusCode, typeof Status.OK>,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const STORE_CODE_STATUS: Record<string, Exclude<StatusCode, typeof Status.OK>> = {
+  SHARD_NOT_FOUND: Status.NOT_FOUND,
+  CORRUPT_SEGMENT: Status.CORRUPT,
+  CORRUPT_RECORD: Status.CORRUPT,
+  DISK_FULL: Status.DISK_FULL,
+  INVALID_SHARD_KEY: Status.BAD_REQUEST,
+  INVALID_ARGUMENT: Status.BAD_REQUEST,
+  SEGMENT_TOO_LARGE: Status.BAD_REQUEST,
+  STORE_CLOSED: Status.BUSY,
+};
+
+function toFailure(err: unknown): RequestFailure {
+  if (err instanceof RequestFailure) return err;
+  if (err instanceof ProtocolError) return new RequestFailure(Status.BAD_REQUEST, err.message);
+  const code = (err as { code?: unknown } | null)?.code;
+  const status = typeof code === 'string' ? STORE_CODE_STATUS[code] : undefined;
+  const message = err instanceof Error ? err.message : String(err);
+  return new RequestFailure(status ?? Status.INTERNAL, message);
+}
+
+class DeadlineExceeded extends Error {}
+
+export async function startShardServer(options: ShardServerOptions): Promise<ShardServer> {
+  const limits: ShardServerLimits = { ...DEFAULT_LIMITS, ...options.limits };
+  const store = options.store;
+  const requests = new Semaphore(limits.maxConcurrentRequests);
+  const putMemory = new Semaphore(limits.putMemoryBytes);
+  const startedAt = Date.now();
+  const active = new Set<DuplexStream>();
+  let inflight = 0;
+  let closing = false;
+
+  async function serve(stream: DuplexStream, peer: PeerInfo): Promise<void> {
+    const framed = new FramedStream(stream, { maxSegmentPayload: limits.maxSegmentBytes + 8 });
+    const deadline = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    let opLabel = 'unknown';
+    let answered = false;
+    const answer = async (bytes: Buffer): Promise<void> => {
+      answered = true;
+      await framed.write(bytes);
+    };
+    try {
+      const first = await framed.next();
+      if (first === null) return; // peer opened and closed a stream without a request
+      if (first.type !== FrameType.REQUEST)
+        throw new ProtocolError(`expected REQUEST, got frame type ${first.type}`);
+      const peeked = peekRequestOp(first.payload);
+      if (peeked) opLabel = opName(peeked.op);
+      if (peeked && peeked.version !== PROTOCOL_VERSION) {
+        await answer(
+          encodeResponse({
+            status: Status.UNSUPPORTED_VERSION,
+            op: peeked.op,
+            message: `protocol version ${peeked.version} is not supported (this server speaks ${PROTOCOL_VERSION})`,
+          }),
+        );
+        await framed.end();
+        return;
+      }
+      let request: RequestMessage;
+      try {
+        request = decodeRequest(first.payload);
+      } catch (err) {
+        await answer(
+          encodeResponse({
+            status: Status.BAD_REQUEST,
+            op: peeked?.op ?? 0,
+            message: (err as Error).message,
+          }),
+        );
+        await framed.end();
+        return;
+      }
+      const deadlineMs = Math.min(request.deadlineMs || limits.defaultDeadlineMs, limits.maxDeadlineMs);
+      timer = setTimeout(() => deadline.abort(new DeadlineExceeded()), deadlineMs);
+      await requests.acquire(1, deadline.signal);
+      inflight++;
+      try {
+        await handle(request, framed, deadline.signal, answer);
+      } finally {
+        inflight--;
+        requests.release(1);
+      }
+    } catch (err) {
+      if (deadline.signal.aborted) {
+        await sendError(framed, Status.DEADLINE_EXCEEDED, `${opLabel}: deadline exceeded`);
+        return;
+      }
+      if (err instanceof ProtocolError) {
+        // Malformed bytes: tell the peer why and drop this stream; the connection and its other streams go on.
+        await sendError(framed, Status.BAD_REQUEST, err.message);
+        return;
+      }
+      const failure = toFailure(err);
+      if (failure.status === Status.INTERNAL) options.onError?.(err, { op: opLabel, peer });
+      if (
+        (err as { code?: unknown })?.code === 'STREAM_RESET' ||
+        (err as { name?: string })?.name === 'TransportError'
+      ) {
+        framed.abort();
+        return;
+      }
+      if (!answered) {
+        try {
+          await framed.write(
+            encodeResponse({
+              status: failure.status,
+              op: Op[opLabel as keyof typeof Op] ?? 0,
+              message: failure.message,
+            }),
+          );
+          await framed.end();
+          // The client may still be sending a body we will not read; it resets the stream once it sees the
+          // answer, and if it does not, this does.
+          setTimeout(() => framed.abort(), 2000).unref();
+          return;
+        } catch {
+          // fall through to abort
+        }
+      }
+      await sendError(framed, failure.status, failure.message);
+    } finally {
+      if (timer) clearTimeout(timer);
+      active.delete(stream);
+    }
+  }
+
+  /** Best effort: an ERROR frame, then reset the stream so neither side waits for more. */
+  async function sendError(framed: FramedStream, status: StatusCode, message: string): Promise<void> {
+    try {
+      await withTimeout(framed.write(encodeError({ status, message })), 1000);
+      await withTimeout(framed.end(), 1000);
+    } catch {
+      framed.abort();
+    }
+  }
+
+  async function handle(
+    request: RequestMessage,
+    framed: FramedStream,
+    signal: AbortSignal,
+    answer: (bytes: Buffer) => Promise<void>,
+  ): Promise<void> {
+    const body = request.body;
+    switch (body.op) {
+      case Op.PUT_SHARD:
+        await handlePut(body, framed, signal);
+        await answer(encodeResponse({ status: Status.OK, body: { op: Op.PUT_SHARD } }));
+        await framed.end();
+        return;
+      case Op.FETCH_SHARD:
+        await expectRequestEnd(framed);
+        await handleFetch(body, framed, signal, answer);
+        return;
+      default: {
+        await expectRequestEnd(framed);
+        const result = await abortable(simpleOp(body), signal);
+        await answer(encodeResponse({ status: Status.OK, body: result }));
+        await framed.end();
+      }
+    }
+  }
+
+  async function simpleOp(body: RequestMessage['body']): Promise<ResponseBody> {
+    switch (body.op) {
+      case Op.DELETE_SHARD:
+        return { op: Op.DELETE_SHARD, existed: await store.delete(body.key) };
+      case Op.SHARD_STAT: {
+        const d = await store.stat(body.key);
+        return { op: Op.SHARD_STAT, info: describe(body.key, d) };
+      }
+      case Op.STAT: {
+        const s = await store.stats();
+        return {
+          op: Op.STAT,
+          stats: { ...s, inflightRequests: inflight, uptimeSeconds: (Date.now() - startedAt) / 1000 },
+        };
+      }
+      case Op.LIST:
+        return list(body);
+      default:
+        throw new RequestFailure(Status.BAD_REQUEST, `unexpected op ${opName(body.op)}`);
+    }
+  }
+
+  async function list(body: ListRequest): Promise<ResponseBody> {
+    const page = await store.list(body.after, Math.min(body.limit, limits.maxListLimit));
+    return {
+      op: Op.LIST,
+      entries: page.entries.map((e) => describe(e.key, e)),
+      ...(page.nextAfter ? { nextAfter: page.nextAfter } : {}),
+    };
+  }
+
+  /** Requests other than PUT carry no body: the next thing on the stream must be its end. */
+  async function expectRequestEnd(framed: FramedStream): Promise<void> {
+    const extra = await framed.next();
+    if (extra !== null)
+      throw new ProtocolError(`unexpected frame type ${extra.type} after a request without body`);
+  }
+
+  async function handlePut(body: PutShardRequest, framed: FramedStream, signal: AbortSignal): Promise<void> {
+    if (body.totalBytes > limits.maxShardBytes) {
+      throw new RequestFailure(
+        Status.BAD_REQUEST,
+        `shard of ${body.totalBytes} bytes exceeds ${limits.maxShardBytes}`,
+      );
+    }
+    if (body.segmentCount === 0)
+      throw new RequestFailure(Status.BAD_REQUEST, 'a shard needs at least one segment');
+    // Reserve the memory first: until it is available, nothing is read and the sender is held back.
+    const reserved = Math.max(body.totalBytes, 1);
+    await putMemory.acquire(reserved, signal);
+    try {
+      const segments: Uint8Array[] = [];
+      let received = 0;
+      let crc = 0;
+      for (;;) {
+        const frame: Frame | null = await abortable(framed.next(), signal);
+        if (frame === null) throw new ProtocolError('PUT body ended before its END frame', true);
+        if (frame.type === FrameType.SEGMENT) {
+          const seg = decodeSegment(frame.payload);
+          if (seg.index !== segments.length) {
+            throw new ProtocolError(`segment ${seg.index} arrived where ${segments.length} was expected`);
+          }
+          if (segments.length >= body.segmentCount)
+            throw new ProtocolError(`more than ${body.segmentCount} segments`);
+          received += seg.data.byteLength;
+          if (received > body.totalBytes)
+            throw new ProtocolError(`body exceeds the declared ${body.totalBytes} bytes`);
+          if (crc32c(seg.data) !== seg.crc) {
+            throw new RequestFailure(Status.CORRUPT, `segment ${seg.index}: CRC32C mismatch in transit`);
+          }
+          crc = crc32c(seg.data, crc);
+          segments.push(seg.data);
+        } else if (frame.type === FrameType.END) {
+          const end = decodeEnd(frame.payload);
+          if (end.segmentCount !== segments.length || segments.length !== body.segmentCount) {
+            throw new ProtocolError(
+              `END says ${end.segmentCount} segments; got ${segments.length} of ${body.segmentCount}`,
+            );
+          }
+          if (received !== body.totalBytes) {
+            throw new ProtocolError(`got ${received} bytes; the request declared ${body.totalBytes}`);
+          }
+          if (end.crc !== crc)
+            throw new RequestFailure(Status.CORRUPT, 'CRC32C of the whole shard does not match');
+          break;
+        } else if (frame.type === FrameType.ERROR) {
+          throw new RequestFailure(Status.CANCELLED, 'client cancelled the PUT');
+        } else {
+          throw new ProtocolError(`unexpected frame type ${frame.type} in a PUT body`);
+        }
+      }
+      await expectRequestEnd(framed);
+      // Once the store has the shard it completes even past the deadline: a late acknowledgement is harmless,
+      // a half-written shard is not possible (the store writes whole records).
+      await abortable(
+        store.put(body.key, { rsData: body.rsData, rsParity: body.rsParity }, segments),
+        signal,
+      );
+    } finally {
+      putMemory.release(reserved);
+    }
+  }
+
+  async function handleFetch(
+    body: FetchShardRequest,
+    framed: FramedStream,
+    signal: AbortSignal,
+    answer: (bytes: Buffer) => Promise<void>,
+  ): Promise<void> {
+    const d = await abortable(store.stat(body.key), signal);
+    const total = d.segmentLengths.length;
+    const first = body.firstSegment;
+    if (first >= total && !(first === 0 && total === 0)) {
+      throw new RequestFailure(Status.BAD_REQUEST, `segment ${first} is past the shard's ${total} segments`);
+    }
+    const count = body.segmentCount === 0 ? total - first : Math.min(body.segmentCount, total - first);
+    let totalLength = 0;
+    for (let i = first; i < first + count; i++) totalLength += d.segmentLengths[i] ?? 0;
+    let pending: Promise<Uint8Array[]> =
+      count === 0
+        ? Promise.resolve([])
+        : abortable(store.readSegments(body.key, first, Math.min(count, limits.fetchBatchSegments)), signal);
+    // Read the first batch before answering, so a missing or corrupt shard is a clean status, not a reset.
+    let batch = await pending;
+    await answer(
+      encodeResponse({
+        status: Status.OK,
+        body: { op: Op.FETCH_SHARD, totalLength, firstSegment: first, segmentCount: count },
+      }),
+    );
+    let crc = 0;
+    let index = first;
+    const end = first + count;
+    for (;;) {
+      const nextStart = index + batch.length;
+      // Read ahead one batch while this one is being sent.
+      pending =
+        nextStart < end
+          ? abortable(
+              store.readSegments(body.key, nextStart, Math.min(end - nextStart, limits.fetchBatchSegments)),
+              signal,
+            )
+          : Promise.resolve([]);
+      pending.catch(() => undefined);
+      for (const data of batch) {
+        const segCrc = crc32c(data);
+        crc = crc32c(data, crc);
+        await abortable(framed.writeSegment(index, segCrc, data), signal);
+        index++;
+      }
+      if (index >= end) break;
+      batch = await pending;
+      if (batch.length === 0)
+        throw new RequestFailure(Status.INTERNAL, `store returned no segments at ${index}`);
+    }
+    await framed.write(encodeEnd({ segmentCount: count, crc }));
+    await framed.end();
+  }
+
+  const listener: TransportListener = await options.transport.listen(
+    {
+      host: options.host ?? '127.0.0.1',
+      port: options.port ?? 0,
+      tls: options.tls,
+      maxStreamsPerConnection: limits.maxStreamsPerConnection,
+    },
+    (stream, peer) => {
+      if (closing) {
+        stream.abort();
+        return;
+      }
+      active.add(stream);
+      void serve(stream, peer);
+    },
+  );
+
+  return {
+    host: listener.host,
+    port: listener.port,
+    get inflightRequests() {
+      return inflight;
+    },
+    async close() {
+      closing = true;
+      for (const s of active) s.abort();
+      await listener.close();
+    },
+  };
+}
+
+function describe(key: WireShardKey, d: { rsData: number; rsParity: number; segmentLengths: number[] }) {
+  return {
+    key,
+    rsData: d.rsData,
+    rsParity: d.rsParity,
+    segmentCount: d.segmentLengths.length,
+    length: d.segmentLengths.reduce((a, b) => a + b, 0),
+  };
+}
+
+/** Rejects when `signal` aborts, without waiting for `p` (which is left to settle on its own). */
+function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    p.catch(() => undefined);
+    return Promise.reject(signal.reason);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('timeout')), ms);
+    t.unref();
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e) => {
+        clearTimeout(t);
+        reject(e);
+      },
+    );
+  });
+}

@@ -1,0 +1,353 @@
+// Gateway-side client of the shard protocol: puts, fetches and the rest against many appliances, with
+// per-request timeouts, cancellation through AbortSignal, and typed errors.
+import { crc32c } from '../checksum/index.ts';
+import { FrameType } from '../protocol/frames.ts';
+import { ProtocolError, Status } from '../protocol/errors.ts';
+import {
+  Op,
+  PROTOCOL_VERSION,
+  decodeEnd,
+  decodeError,
+  decodeResponse,
+  decodeSegment,
+  encodeEnd,
+  encodeRequest,
+  type NodeStats,
+  type RequestBody,
+  type ResponseBody,
+  type ShardInfo,
+  type WireShardKey,
+} from '../protocol/messages.ts';
+import type { TlsIdentity } from '../tls/cluster-certs.ts';
+import { FramedStream } from '../transport/framed-stream.ts';
+import { TransportError, type Transport } from '../transport/types.ts';
+import { ConnectionPool, peerLabel, type ShardPeer } from './connection-pool.ts';
+import {
+  ShardCancelledError,
+  ShardClientError,
+  ShardConnectionLostError,
+  ShardCorruptError,
+  ShardProtocolError,
+  ShardTimeoutError,
+  ShardUnreachableError,
+  errorForStatus,
+} from './errors.ts';
+
+export interface ShardClientOptions {
+  transport: Transport;
+  /** This gateway's (or appliance's) certificate, key and the cluster CA. */
+  tls: TlsIdentity;
+  /** Per-request timeout when the call gives none. Default 30 s. */
+  defaultTimeoutMs?: number;
+  connectTimeoutMs?: number;
+  /** Connections kept per appliance; requests are multiplexed over them. Default 1. */
+  connectionsPerPeer?: number;
+}
+
+export interface RequestOptions {
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface FetchRange {
+  firstSegment?: number;
+  /** Omit (or 0) for "through the last segment". */
+  segmentCount?: number;
+}
+
+export interface FetchedShard {
+  firstSegment: number;
+  /** Verified logical bytes of each segment, in order. */
+  segments: Buffer[];
+  totalLength: number;
+}
+
+export interface PutTarget {
+  peer: ShardPeer;
+  key: WireShardKey;
+  meta: { rsData: number; rsParity: number };
+  segments: Uint8Array[];
+}
+
+export interface FetchTarget {
+  peer: ShardPeer;
+  key: WireShardKey;
+  range?: FetchRange;
+}
+
+const TIMEOUT = Symbol('timeout');
+
+export class ShardClient {
+  private readonly pool: ConnectionPool;
+  private readonly defaultTimeoutMs: number;
+
+  constructor(options: ShardClientOptions) {
+    this.defaultTimeoutMs = options.defaultTimeoutMs ?? 30_000;
+    this.pool = new ConnectionPool(
+      options.transport,
+      options.tls,
+      options.connectionsPerPeer ?? 1,
+      options.connectTimeoutMs ?? 5000,
+    );
+  }
+
+  /** Writes one shard; resolves once the appliance has it durably (fsynced). */
+  async putShard(
+    peer: ShardPeer,
+    key: WireShardKey,
+    meta: { rsData: number; rsParity: number },
+    segments: Uint8Array[],
+    options: RequestOptions = {},
+  ): Promise<void> {
+    const totalBytes = segments.reduce((n, s) => n + s.byteLength, 0);
+    const body: RequestBody = { op: Op.PUT_SHARD, key, ...meta, segmentCount: segments.length, totalBytes };
+    await this.run(peer, 'PUT_SHARD', body, options, async (framed, label) => {
+      const response = this.readResponse(framed, label);
+      response.catch(() => undefined);
+      let crc = 0;
+      try {
+        for (let i = 0; i < segments.length; i++) {
+          const s = segments[i] as Uint8Array;
+          await framed.writeSegment(i, crc32c(s), s);
+          crc = crc32c(s, crc);
+        }
+        await framed.write(encodeEnd({ segmentCount: segments.length, crc }));
+        await framed.end();
+      } catch {
+        // The appliance may have answered early (disk full, bad request) and closed; its answer says why.
+      }
+      const result = await response;
+      expectOp(result, Op.PUT_SHARD, label);
+    });
+  }
+
+  /** Reads segments [firstSegment, firstSegment + segmentCount) of a shard, each checked against its CRC32C. */
+  async fetchShard(
+    peer: ShardPeer,
+    key: WireShardKey,
+    range: FetchRange = {},
+    options: RequestOptions = {},
+  ): Promise<FetchedShard> {
+    const firstSegment = range.firstSegment ?? 0;
+    const body: RequestBody = {
+      op: Op.FETCH_SHARD,
+      key,
+      firstSegment,
+      segmentCount: range.segmentCount ?? 0,
+    };
+    return this.run(peer, 'FETCH_SHARD', body, options, async (framed, label) => {
+      await framed.end();
+      const header = expectOp(await this.readResponse(framed, label), Op.FETCH_SHARD, label);
+      const segments: Buffer[] = [];
+      let crc = 0;
+      let bytes = 0;
+      for (;;) {
+        const frame = await framed.next();
+        if (frame === null) throw new ShardProtocolError(label, 'FETCH stream ended before END');
+        if (frame.type === FrameType.SEGMENT) {
+          const seg = decodeSegment(frame.payload);
+          const expected = header.firstSegment + segments.length;
+          if (seg.index !== expected)
+            throw new ShardProtocolError(label, `got segment ${seg.index}, expected ${expected}`);
+          if (segments.length >= header.segmentCount)
+            throw new ShardProtocolError(label, 'more segments than announced');
+          if (crc32c(seg.data) !== seg.crc) {
+            throw new ShardCorruptError(label, `segment ${seg.index} failed CRC32C in transit`, seg.index);
+          }
+          crc = crc32c(seg.data, crc);
+          bytes += seg.data.byteLength;
+          segments.push(seg.data);
+        } else if (frame.type === FrameType.END) {
+          const end = decodeEnd(frame.payload);
+          if (end.segmentCount !== segments.length || segments.length !== header.segmentCount) {
+            throw new ShardProtocolError(
+              label,
+              `END after ${segments.length} of ${header.segmentCount} segments`,
+            );
+          }
+          if (end.crc !== crc)
+            throw new ShardCorruptError(label, 'CRC32C of the fetched bytes does not match');
+          if (bytes !== header.totalLength) {
+            throw new ShardProtocolError(label, `got ${bytes} bytes, announced ${header.totalLength}`);
+          }
+          return { firstSegment: header.firstSegment, segments, totalLength: header.totalLength };
+        } else if (frame.type === FrameType.ERROR) {
+          const e = decodeError(frame.payload);
+          throw errorForStatus(label, e.status, e.message);
+        } else {
+          throw new ShardProtocolError(label, `unexpected frame type ${frame.type} in a FETCH response`);
+        }
+      }
+    });
+  }
+
+  /** Deletes a shard; true if the appliance had it. */
+  async deleteShard(peer: ShardPeer, key: WireShardKey, options: RequestOptions = {}): Promise<boolean> {
+    const r = await this.simple(peer, 'DELETE_SHARD', { op: Op.DELETE_SHARD, key }, options);
+    return expectOp(r, Op.DELETE_SHARD, peerLabel(peer)).existed;
+  }
+
+  /** Segment count, length and RS scheme of one shard. */
+  async shardStat(peer: ShardPeer, key: WireShardKey, options: RequestOptions = {}): Promise<ShardInfo> {
+    const r = await this.simple(peer, 'SHARD_STAT', { op: Op.SHARD_STAT, key }, options);
+    return expectOp(r, Op.SHARD_STAT, peerLabel(peer)).info;
+  }
+
+  /** Health and disk use of an appliance. */
+  async stat(peer: ShardPeer, options: RequestOptions = {}): Promise<NodeStats> {
+    const r = await this.simple(peer, 'STAT', { op: Op.STAT }, options);
+    return expectOp(r, Op.STAT, peerLabel(peer)).stats;
+  }
+
+  /** One page of the shards an appliance holds, in key order, after `after`. */
+  async list(
+    peer: ShardPeer,
+    page: { after?: WireShardKey; limit?: number } = {},
+    options: RequestOptions = {},
+  ): Promise<{ entries: ShardInfo[]; nextAfter?: WireShardKey }> {
+    const body: RequestBody = {
+      op: Op.LIST,
+      limit: page.limit ?? 1000,
+      ...(page.after ? { after: page.after } : {}),
+    };
+    const r = expectOp(await this.simple(peer, 'LIST', body, options), Op.LIST, peerLabel(peer));
+    return r.nextAfter ? { entries: r.entries, nextAfter: r.nextAfter } : { entries: r.entries };
+  }
+
+  /** Puts to many appliances at once; one settled result per target, in order. */
+  putShards(targets: PutTarget[], options: RequestOptions = {}): Promise<Array<PromiseSettledResult<void>>> {
+    return Promise.allSettled(targets.map((t) => this.putShard(t.peer, t.key, t.meta, t.segments, options)));
+  }
+
+  /** Fetches from many appliances at once; one settled result per target, in order. */
+  fetchShards(
+    targets: FetchTarget[],
+    options: RequestOptions = {},
+  ): Promise<Array<PromiseSettledResult<FetchedShard>>> {
+    return Promise.allSettled(targets.map((t) => this.fetchShard(t.peer, t.key, t.range, options)));
+  }
+
+  close(): Promise<void> {
+    return this.pool.close();
+  }
+
+  private simple(peer: ShardPeer, what: string, body: RequestBody, options: RequestOptions) {
+    return this.run(peer, what, body, options, async (framed, label) => {
+      await framed.end();
+      const r = await this.readResponse(framed, label);
+      return r;
+    });
+  }
+
+  private async readResponse(framed: FramedStream, label: string): Promise<ResponseBody> {
+    const frame = await framed.next();
+    if (frame === null) throw new ShardProtocolError(label, 'stream ended without a response');
+    if (frame.type === FrameType.ERROR) {
+      const e = decodeError(frame.payload);
+      throw errorForStatus(label, e.status, e.message);
+    }
+    if (frame.type !== FrameType.RESPONSE)
+      throw new ShardProtocolError(label, `expected RESPONSE, got type ${frame.type}`);
+    const res = decodeResponse(frame.payload);
+    if (res.status !== Status.OK) throw errorForStatus(label, res.status, res.message);
+    return res.body;
+  }
+
+  /** Opens a stream, sends the request, runs `exchange`, and turns every failure into a ShardClientError. */
+  private async run<T>(
+    peer: ShardPeer,
+    what: string,
+    body: RequestBody,
+    options: RequestOptions,
+    exchange: (framed: FramedStream, label: string) => Promise<T>,
+  ): Promise<T> {
+    const label = peerLabel(peer);
+    const timeoutMs = options.timeoutMs ?? this.defaultTimeoutMs;
+    let request: Buffer;
+    try {
+      request = encodeRequest({ version: PROTOCOL_VERSION, deadlineMs: timeoutMs, body });
+    } catch (err) {
+      throw errorForStatus(label, Status.BAD_REQUEST, (err as Error).message);
+    }
+    if (options.signal?.aborted) throw new ShardCancelledError(label, what, { cause: options.signal.reason });
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(TIMEOUT), timeoutMs);
+    const onCancel = (): void => controller.abort(options.signal?.reason ?? new Error('cancelled'));
+    options.signal?.addEventListener('abort', onCancel, { once: true });
+    let framed: FramedStream | undefined;
+    try {
+      return await abortable(
+        (async () => {
+          const conn = await this.pool.get(peer);
+          const stream = await conn.openStream();
+          framed = new FramedStream(stream);
+          if (controller.signal.aborted) {
+            framed.abort();
+            throw controller.signal.reason;
+          }
+          await framed.write(request);
+          return exchange(framed, label);
+        })(),
+        controller.signal,
+      );
+    } catch (err) {
+      framed?.abort();
+      if (controller.signal.aborted) {
+        if (controller.signal.reason === TIMEOUT) throw new ShardTimeoutError(label, timeoutMs, what);
+        throw new ShardCancelledError(label, what, { cause: controller.signal.reason });
+      }
+      throw toClientError(err, label, what);
+    } finally {
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onCancel);
+    }
+  }
+}
+
+function expectOp<O extends ResponseBody['op']>(
+  body: ResponseBody,
+  op: O,
+  label: string,
+): Extract<ResponseBody, { op: O }> {
+  if (body.op !== op) throw new ShardProtocolError(label, `response is for op ${body.op}, not ${op}`);
+  return body as Extract<ResponseBody, { op: O }>;
+}
+
+function toClientError(err: unknown, label: string, what: string): ShardClientError {
+  if (err instanceof ShardClientError) return err;
+  if (err instanceof ProtocolError)
+    return new ShardProtocolError(label, `${what}: ${err.message}`, { cause: err });
+  if (err instanceof TransportError) {
+    switch (err.code) {
+      case 'UNREACHABLE':
+      case 'CONNECT_TIMEOUT':
+      case 'TLS_REJECTED':
+        return new ShardUnreachableError(label, `${what}: ${err.message}`, { cause: err });
+      default:
+        return new ShardConnectionLostError(label, `${what}: ${err.message}`, { cause: err });
+    }
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return new ShardConnectionLostError(label, `${what}: ${message}`, { cause: err });
+}
+
+function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    p.catch(() => undefined);
+    return Promise.reject(signal.reason);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}

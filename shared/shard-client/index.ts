@@ -1,0 +1,3 @@
+export * from './client.ts';
+export * from './errors.ts';
+export { peerLabel, type ShardPeer } from './connection-pool.ts';
