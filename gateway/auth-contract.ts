@@ -1,0 +1,47 @@
+// What the gateway needs from authentication, independent of how it is done. The SigV4
+// implementation lives in gateway/auth/ (another module); gateway/auth-adapter.ts binds it to this.
+import type { OperationName } from './s3/route.ts';
+
+/** The request as signed: raw path and query as sent, lower-case header names. */
+export interface AuthRequest {
+  method: string;
+  rawPath: string;
+  query: string;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+export interface Identity {
+  accessKeyId: string;
+  accountId: string;
+}
+
+export interface VerifiedBody {
+  /** The object bytes (aws-chunked framing removed). Errors surface while iterating. */
+  body: AsyncIterable<Buffer>;
+  /** Length of the object bytes when the request declared it. */
+  decodedLength?: number;
+  /** Resolves once the whole body was verified (payload hash, chunk signatures, trailing checksums). */
+  verified(): Promise<void>;
+}
+
+export interface GatewayAuth {
+  /** Throws an error carrying an S3 `code` and HTTP `status` when the request is not authentic. */
+  authenticate(request: AuthRequest): Promise<Identity> | Identity;
+  decodeBody(request: AuthRequest, identity: Identity, raw: AsyncIterable<Buffer>): VerifiedBody;
+  isAllowed(identity: Identity, action: string, bucket: string | undefined): boolean;
+}
+
+/** IAM action each operation needs (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html). */
+export const ACTION_OF: Record<OperationName, string> = {
+  ListBuckets: 's3:ListAllMyBuckets',
+  CreateBucket: 's3:CreateBucket',
+  HeadBucket: 's3:ListBucket',
+  DeleteBucket: 's3:DeleteBucket',
+  GetBucketLocation: 's3:GetBucketLocation',
+  ListObjectsV2: 's3:ListBucket',
+  ListObjects: 's3:ListBucket',
+  PutObject: 's3:PutObject',
+  GetObject: 's3:GetObject',
+  HeadObject: 's3:GetObject',
+  DeleteObject: 's3:DeleteObject',
+};

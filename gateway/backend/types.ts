@@ -1,0 +1,118 @@
+// The storage backend behind the gateway, in S3 terms. Both backends (filesystem, distributed)
+// implement exactly this; the S3 operations in gateway/ops/ know nothing else about storage.
+// Errors are thrown as S3Error (gateway/errors.ts): NoSuchBucket, NoSuchKey, BucketNotEmpty, ...
+
+export interface BucketInfo {
+  name: string;
+  /** Account id of the creator; a bucket belongs to one account. */
+  owner: string;
+  created: Date;
+  /** LocationConstraint given at creation ('' = the default region). */
+  region: string;
+}
+
+export interface ObjectMetadata {
+  /** Content-Type as sent by the client at PUT (default binary/octet-stream). */
+  contentType: string;
+  /** x-amz-meta-* headers, names lower-cased WITHOUT the prefix. */
+  userMetadata: Record<string, string>;
+  /** Standard headers S3 stores and returns as-is. */
+  contentEncoding?: string;
+  contentDisposition?: string;
+  contentLanguage?: string;
+  cacheControl?: string;
+  expires?: string;
+}
+
+export interface ObjectInfo extends ObjectMetadata {
+  key: string;
+  size: number;
+  /** Quoted ETag as S3 returns it, e.g. "\"9e107d9d372bb6826bd81d3542a419d6\"". */
+  etag: string;
+  lastModified: Date;
+  versionId?: string;
+}
+
+export interface PutResult {
+  etag: string;
+  versionId?: string;
+  size: number;
+  lastModified: Date;
+}
+
+export interface PutObjectInput {
+  bucket: string;
+  key: string;
+  body: AsyncIterable<Buffer>;
+  metadata: ObjectMetadata;
+  /** Declared length (Content-Length or x-amz-decoded-content-length); the body must match it. */
+  expectedSize?: number;
+  /** Raw 16-byte MD5 from Content-MD5; the object is not committed when it differs (BadDigest). */
+  expectedMd5?: Buffer;
+  /**
+   * Called after the whole body was received and before the object is committed; throwing aborts the PUT
+   * (the auth layer uses it for payload-hash / chunk-signature / trailing-checksum verification).
+   */
+  beforeCommit?: () => Promise<void> | void;
+}
+
+/** Inclusive byte range [start, end] already resolved against the object size. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+export interface GetObjectResult {
+  info: ObjectInfo;
+  /** The range actually served, absent for the whole object. */
+  range?: ByteRange;
+  body: AsyncIterable<Buffer>;
+}
+
+export interface ListObjectsInput {
+  bucket: string;
+  prefix: string;
+  delimiter: string;
+  /** Exclusive lower bound: only keys (or common prefixes) strictly after this one. '' = from the start. */
+  after: string;
+  /** 0..1000 entries (keys + common prefixes). */
+  maxKeys: number;
+}
+
+export interface ListObjectsResult {
+  contents: ObjectInfo[];
+  commonPrefixes: string[];
+  isTruncated: boolean;
+  /** When truncated: the last key or common prefix returned; pass it as `after` to continue. */
+  nextAfter?: string;
+}
+
+/** Chooses the byte range once the object size is known (ranges depend on it). */
+export type RangeResolver = (info: ObjectInfo) => ByteRange | undefined;
+
+export interface Backend {
+  readonly kind: string;
+  createBucket(name: string, owner: string, region: string): Promise<BucketInfo>;
+  headBucket(name: string): Promise<BucketInfo>;
+  deleteBucket(name: string): Promise<void>;
+  listBuckets(owner?: string): Promise<BucketInfo[]>;
+
+  putObject(input: PutObjectInput): Promise<PutResult>;
+  /**
+   * Reads an object. `check` runs against the stored metadata before any byte is read (conditional
+   * headers throw from there); `range` picks the bytes to serve.
+   */
+  getObject(
+    bucket: string,
+    key: string,
+    options?: { check?: (info: ObjectInfo) => void; range?: RangeResolver },
+  ): Promise<GetObjectResult>;
+  headObject(bucket: string, key: string): Promise<ObjectInfo>;
+  /** Deleting a missing key succeeds (S3 semantics); a missing bucket throws NoSuchBucket. */
+  deleteObject(bucket: string, key: string): Promise<void>;
+  listObjects(input: ListObjectsInput): Promise<ListObjectsResult>;
+
+  /** Resolves when the backend can serve requests (readiness probe); throws with the reason otherwise. */
+  ready(): Promise<void>;
+  close(): Promise<void>;
+}

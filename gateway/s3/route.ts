@@ -1,0 +1,177 @@
+// Request line → S3 operation (pure). Path-style `/{bucket}/{key…}` and, when a domain is
+// configured, virtual-hosted style `{bucket}.{domain}/{key…}`. Keys are the percent-decoded path
+// bytes as UTF-8 ('+' stays '+': only the query uses form encoding).
+import { InvalidURI, KeyTooLong, MethodNotAllowed, NotImplemented } from '../errors.ts';
+import type { Query } from './list-params.ts';
+
+export type OperationName =
+  | 'ListBuckets'
+  | 'CreateBucket'
+  | 'HeadBucket'
+  | 'DeleteBucket'
+  | 'GetBucketLocation'
+  | 'ListObjectsV2'
+  | 'ListObjects'
+  | 'PutObject'
+  | 'GetObject'
+  | 'HeadObject'
+  | 'DeleteObject';
+
+export interface ResolvedRequest {
+  operation: OperationName;
+  bucket?: string;
+  key?: string;
+  query: Query;
+}
+
+export const MAX_KEY_BYTES = 1024;
+
+// Query parameters naming a sub-resource or feature we do not implement yet: these must answer
+// NotImplemented rather than fall through to the plain operation (which would be a wrong success).
+const UNIMPLEMENTED_SUBRESOURCES = [
+  'accelerate',
+  'acl',
+  'analytics',
+  'attributes',
+  'cors',
+  'delete',
+  'encryption',
+  'intelligent-tiering',
+  'inventory',
+  'legal-hold',
+  'lifecycle',
+  'logging',
+  'metrics',
+  'notification',
+  'object-lock',
+  'ownershipControls',
+  'partNumber',
+  'policy',
+  'policyStatus',
+  'publicAccessBlock',
+  'replication',
+  'requestPayment',
+  'restore',
+  'retention',
+  'select',
+  'session',
+  'tagging',
+  'torrent',
+  'uploadId',
+  'uploads',
+  'versionId',
+  'versioning',
+  'versions',
+  'website',
+] as const;
+
+// Request headers that select features we do not implement yet.
+const UNIMPLEMENTED_HEADERS: Record<string, string> = {
+  'x-amz-copy-source': 'CopyObject (x-amz-copy-source)',
+  'x-amz-server-side-encryption-customer-algorithm': 'SSE-C',
+  'x-amz-object-lock-mode': 'Object Lock',
+  'x-amz-tagging': 'object tagging (x-amz-tagging)',
+  'x-amz-website-redirect-location': 'website redirects',
+};
+
+export function parseQuery(rawQuery: string): Query {
+  const query: Query = {};
+  for (const [name, value] of new URLSearchParams(rawQuery)) if (!(name in query)) query[name] = value;
+  return query;
+}
+
+function decodePathPart(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw InvalidURI();
+  }
+}
+
+export interface RouteInput {
+  method: string;
+  /** Path as sent, still percent-encoded, without the query. */
+  rawPath: string;
+  rawQuery: string;
+  host?: string;
+  /** Base domain for virtual-hosted style (e.g. "s3.example.test"); undefined = path style only. */
+  domain?: string;
+  headers?: Record<string, string | string[] | undefined>;
+}
+
+/** The bucket named by a virtual-hosted-style Host, if any. */
+export function bucketFromHost(host: string | undefined, domain: string | undefined): string | undefined {
+  if (host === undefined || domain === undefined || domain === '') return undefined;
+  const name = host.replace(/:\d+$/, '').toLowerCase();
+  const suffix = '.' + domain.toLowerCase();
+  return name.endsWith(suffix) && name.length > suffix.length ? name.slice(0, -suffix.length) : undefined;
+}
+
+export function splitTarget(input: RouteInput): { bucket?: string; key?: string } {
+  const hostBucket = bucketFromHost(input.host, input.domain);
+  const path = input.rawPath.startsWith('/') ? input.rawPath.slice(1) : input.rawPath;
+  if (hostBucket !== undefined) {
+    return path === '' ? { bucket: hostBucket } : { bucket: hostBucket, key: decodePathPart(path) };
+  }
+  if (path === '') return {};
+  const slash = path.indexOf('/');
+  if (slash < 0) return { bucket: decodePathPart(path) };
+  const bucket = decodePathPart(path.slice(0, slash));
+  const rawKey = path.slice(slash + 1);
+  return rawKey === '' ? { bucket } : { bucket, key: decodePathPart(rawKey) };
+}
+
+export function resolveRequest(input: RouteInput): ResolvedRequest {
+  const method = input.method.toUpperCase();
+  const query = parseQuery(input.rawQuery);
+  const { bucket, key } = splitTarget(input);
+  if (key !== undefined && Buffer.byteLength(key) > MAX_KEY_BYTES) throw KeyTooLong();
+
+  if (bucket === undefined) {
+    if (method === 'GET') return { operation: 'ListBuckets', query };
+    throw MethodNotAllowed(method, 'SERVICE', ['GET']);
+  }
+
+  for (const name of UNIMPLEMENTED_SUBRESOURCES)
+    if (name in query)
+      throw NotImplemented(`?${name} on ${method} ${key === undefined ? 'bucket' : 'object'}`);
+
+  if (key === undefined) {
+    switch (method) {
+      case 'GET':
+        if ('location' in query) return { operation: 'GetBucketLocation', bucket, query };
+        if (query['list-type'] === '2') return { operation: 'ListObjectsV2', bucket, query };
+        if (query['list-type'] !== undefined) throw NotImplemented(`list-type=${query['list-type']}`);
+        return { operation: 'ListObjects', bucket, query };
+      case 'PUT':
+        return { operation: 'CreateBucket', bucket, query };
+      case 'HEAD':
+        return { operation: 'HeadBucket', bucket, query };
+      case 'DELETE':
+        return { operation: 'DeleteBucket', bucket, query };
+      case 'POST':
+        throw NotImplemented('POST on a bucket (browser uploads)');
+      default:
+        throw MethodNotAllowed(method, 'BUCKET', ['GET', 'PUT', 'HEAD', 'DELETE']);
+    }
+  }
+
+  if (method === 'PUT' && input.headers !== undefined) {
+    for (const [header, what] of Object.entries(UNIMPLEMENTED_HEADERS))
+      if (input.headers[header] !== undefined) throw NotImplemented(what);
+  }
+  switch (method) {
+    case 'GET':
+      return { operation: 'GetObject', bucket, key, query };
+    case 'HEAD':
+      return { operation: 'HeadObject', bucket, key, query };
+    case 'PUT':
+      return { operation: 'PutObject', bucket, key, query };
+    case 'DELETE':
+      return { operation: 'DeleteObject', bucket, key, query };
+    case 'POST':
+      throw NotImplemented('POST on an object');
+    default:
+      throw MethodNotAllowed(method, 'OBJECT', ['GET', 'PUT', 'HEAD', 'DELETE']);
+  }
+}

@@ -1,0 +1,130 @@
+// Starts a real gateway process for the S3 behaviour suite. The suite is parameterised by a
+// `GatewayStarter`, so the same tests run against every backend (filesystem now, distributed later).
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { S3Client } from '@aws-sdk/client-s3';
+
+export interface TestAccount {
+  accessKeyId: string;
+  secretAccessKey: string;
+  accountId: string;
+}
+
+/** Account A (full access), account B (another owner) and a read-only key of account A. */
+export const ACCOUNTS = {
+  alice: {
+    accessKeyId: 'AKIDALICE0000000001',
+    secretAccessKey: 'alice-secret-0001',
+    accountId: '111111111111',
+  },
+  bob: { accessKeyId: 'AKIDBOB000000000002', secretAccessKey: 'bob-secret-0002', accountId: '222222222222' },
+  aliceReadOnly: {
+    accessKeyId: 'AKIDALICERO00000003',
+    secretAccessKey: 'alice-ro-secret-0003',
+    accountId: '111111111111',
+  },
+} satisfies Record<string, TestAccount>;
+
+export const REGION = 'us-east-1';
+
+export interface StartedGateway {
+  url: string;
+  /** An SDK client for `account` (path style, the suite's region). */
+  client(account: TestAccount, overrides?: { secretAccessKey?: string }): S3Client;
+  stop(): Promise<void>;
+}
+
+export type GatewayStarter = () => Promise<StartedGateway>;
+
+export function configToml(basePath: string): string {
+  const entry = (a: TestAccount, policy: string): string =>
+    `[[auth]]\naccess_key_id = "${a.accessKeyId}"\nsecret_access_key = "${a.secretAccessKey}"\naccount_id = "${a.accountId}"\n${policy}\n`;
+  return [
+    'version = "1.0"',
+    `region = "${REGION}"`,
+    `base_path = ${JSON.stringify(basePath)}`,
+    '',
+    entry(ACCOUNTS.alice, ''),
+    entry(ACCOUNTS.bob, ''),
+    entry(
+      ACCOUNTS.aliceReadOnly,
+      'policy = [{ bucket = "*", actions = ["s3:GetObject", "s3:ListBucket", "s3:ListAllMyBuckets"] }]',
+    ),
+  ].join('\n');
+}
+
+export function makeClient(url: string, account: TestAccount, secretOverride?: string): S3Client {
+  return new S3Client({
+    endpoint: url,
+    region: REGION,
+    forcePathStyle: true,
+    credentials: {
+      accessKeyId: account.accessKeyId,
+      secretAccessKey: secretOverride ?? account.secretAccessKey,
+    },
+    maxAttempts: 1,
+  });
+}
+
+function waitForListening(child: ChildProcess): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    let err = '';
+    const onExit = (code: number | null): void =>
+      reject(new Error(`gateway exited with ${code} before listening: ${err}${out}`));
+    child.stdout?.on('data', (data: Buffer) => {
+      out += data.toString();
+      const match = /LISTENING (\S+)/.exec(out);
+      if (match !== null) {
+        child.off('exit', onExit);
+        resolve(match[1] as string);
+      }
+    });
+    child.stderr?.on('data', (data: Buffer) => (err += data.toString()));
+    child.once('exit', onExit);
+  });
+}
+
+/** The filesystem backend in a child process, with a fresh temp base_path. */
+export const startFilesystemGateway: GatewayStarter = async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'predastore-gw-'));
+  const configPath = join(dir, 'config.toml');
+  await writeFile(configPath, configToml(join(dir, 'data')));
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'gateway/server-main.ts', '-config', configPath, '-port', '0', '-log-level', 'warn'],
+    // More libuv threads let concurrent PUTs overlap their fsyncs.
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, UV_THREADPOOL_SIZE: '64' } },
+  );
+  let url: string;
+  try {
+    url = await waitForListening(child);
+  } catch (error) {
+    child.kill('SIGKILL');
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
+  const clients: S3Client[] = [];
+  return {
+    url,
+    client(account, overrides) {
+      const client = makeClient(url, account, overrides?.secretAccessKey);
+      clients.push(client);
+      return client;
+    },
+    async stop() {
+      for (const client of clients) client.destroy();
+      if (child.exitCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+        await exited;
+        clearTimeout(timer);
+      }
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+};
