@@ -21,6 +21,8 @@ export {
 export type { Compression } from './segment-codec.ts';
 export { MAX_SEGMENT_BYTES } from './record-codec.ts';
 export type { RebuildReport } from './index-rebuild.ts';
+export type { CompactionResult } from './compaction.ts';
+export type { ScrubReport, ScrubProgress, CorruptShard } from './scrub.ts';
 export {
   StoreError,
   ShardNotFoundError,

@@ -58,6 +58,10 @@ import { SHARD_KEY_BYTES, decodeShardKey, encodeShardKey, formatShardKey } from 
 import type { ShardKey } from './shard-key.ts';
 import { createVolumeFile, fsyncDir, listVolumeIds, removeFileIfExists, volumePath } from './volume-files.ts';
 import { VolumeReaders } from './volume-readers.ts';
+import { compactVolume } from './compaction.ts';
+import type { CompactionResult } from './compaction.ts';
+import { scrubVolumes } from './scrub.ts';
+import type { ScrubProgress, ScrubReport } from './scrub.ts';
 
 export interface ShardStoreOptions {
   /** Directory of this store: `volumes/` and `index/` live under it. */
@@ -192,6 +196,7 @@ export class ShardStore {
   private nextSeq = 0;
   private readonly queue: Job[] = [];
   private draining: Promise<void> | null = null;
+  private compacting: Promise<void> = Promise.resolve();
   private closed = false;
   /** Volume infos changed outside a successful commit (e.g. sealed by a failed one) and not yet persisted. */
   private readonly dirtyVolumes = new Set<number>();
@@ -398,7 +403,6 @@ export class ShardStore {
 
   /** @internal Runs `run` inside the commit pipeline with no other commit in flight. */
   runExclusive(run: () => Promise<void>): Promise<void> {
-    this.assertOpen();
     return new Promise<void>((resolve, reject) => this.enqueue({ kind: 'exclusive', run, resolve, reject }));
   }
 
@@ -660,6 +664,66 @@ export class ShardStore {
 
   // ---------------------------------------------------------------- reads
 
+  // ---------------------------------------------------------------- maintenance
+
+  /** @internal */
+  allocateVolumeId(): number {
+    return this.nextVolumeId++;
+  }
+
+  /**
+   * Rewrites every volume whose garbage ratio reaches `compactionGarbageRatio` (the active volume is sealed
+   * first when it qualifies). Runs alongside reads and writes; one compaction at a time.
+   */
+  async compact(): Promise<CompactionResult[]> {
+    this.assertOpen();
+    const previous = this.compacting;
+    const run = previous.then(() => this.compactNow());
+    this.compacting = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return await run;
+  }
+
+  private async compactNow(): Promise<CompactionResult[]> {
+    const threshold = this.options.compactionGarbageRatio;
+    const qualifies = (v: VolumeInfo): boolean =>
+      v.committedBytes > VOLUME_HEADER_BYTES && garbageRatio(v) >= threshold;
+    const activeId = this.active?.id;
+    const activeInfo = activeId === undefined ? undefined : this.volumes.get(activeId);
+    if (activeInfo !== undefined && qualifies(activeInfo)) await this.sealActive();
+    const results: CompactionResult[] = [];
+    const candidates = [...this.volumes.values()].filter((v) => v.state === 'sealed' && qualifies(v));
+    for (const v of candidates) {
+      if (this.closed) break;
+      results.push(await compactVolume(this, v.id));
+    }
+    return results;
+  }
+
+  /** Seals the active volume; the next write starts a new one. */
+  private async sealActive(): Promise<void> {
+    await this.runExclusive(async () => {
+      const active = this.active;
+      if (active === null) return;
+      const info = this.volumes.get(active.id);
+      if (info === undefined) return;
+      const sealed: VolumeInfo = { ...info, state: 'sealed' };
+      await this.db.put(volumeKey(active.id), encodeVolumeInfo(sealed), { sync: true });
+      this.volumes.set(active.id, sealed);
+      this.dirtyVolumes.delete(active.id);
+      this.active = null;
+      await active.fh.close();
+    });
+  }
+
+  /** Verifies every record of every volume; reports corrupt shards (repairing them is healing's job). */
+  async scrub(onProgress?: (progress: ScrubProgress) => void): Promise<ScrubReport> {
+    this.assertOpen();
+    return await scrubVolumes(this, onProgress);
+  }
+
   /** @internal The index entry of a shard, or null. */
   async lookup(keyBytes: Buffer): Promise<LiveEntry | null> {
     const value = await this.db.get(liveKey(keyBytes));
@@ -760,6 +824,7 @@ export class ShardStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.compacting;
     while (this.draining !== null) await this.draining;
     await this.active?.fh.close().catch(() => undefined);
     this.active = null;
