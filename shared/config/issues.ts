@@ -4,8 +4,6 @@ import type { ProblemList } from './errors.ts';
 
 // Turns zod issues into messages written for someone editing a TOML file.
 
-const ARRAY_OF_TABLES = new Set(['db', 'nodes', 'buckets', 'auth']);
-
 /**
  * Validates `value` (found at `at` in the file) against `schema`. Problems go to `problems`;
  * the parsed value is returned when there were none.
@@ -24,7 +22,7 @@ export function checkSection<T>(
       for (const key of issue.keys) reportUnknownKey([...at, ...issue.path, key], known, problems);
       continue;
     }
-    problems.add(formatKeyPath([...at, ...issue.path]), describeIssue(issue, [...at, ...issue.path]));
+    problems.add(formatKeyPath([...at, ...issue.path]), describeIssue(issue));
   }
   return undefined;
 }
@@ -42,14 +40,11 @@ export function reportUnknownKey(
   );
 }
 
-function describeIssue(issue: z.core.$ZodIssue, fullPath: readonly PropertyKey[]): string {
+function describeIssue(issue: z.core.$ZodIssue): string {
   const got = describeValue(issue.input);
   switch (issue.code) {
     case 'invalid_type': {
       if (issue.input === undefined) return 'missing (required)';
-      const last = fullPath[fullPath.length - 1];
-      if (issue.expected === 'array' && typeof last === 'string' && ARRAY_OF_TABLES.has(last))
-        return `must be an array of tables ([[${last}]] entries), got ${got}`;
       return `must be ${typeName(issue.expected)}, got ${got}`;
     }
     case 'too_small': {
@@ -57,7 +52,8 @@ function describeIssue(issue: z.core.$ZodIssue, fullPath: readonly PropertyKey[]
         return issue.minimum === 1
           ? 'must not be empty'
           : `must be at least ${issue.minimum} characters long`;
-      if (issue.origin === 'array') return `must have at least ${issue.minimum} entries`;
+      if (issue.origin === 'array')
+        return issue.minimum === 1 ? 'must not be empty' : `must have at least ${issue.minimum} entries`;
       return `must be ${issue.inclusive ? 'at least' : 'greater than'} ${issue.minimum}, got ${got}`;
     }
     case 'too_big': {
