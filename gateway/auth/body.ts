@@ -251,6 +251,21 @@ export class VerifiedBody implements AsyncIterable<Buffer> {
     }
   }
 
+  /** The payload length the request declared (x-amz-decoded-content-length, else Content-Length). */
+  get decodedLength(): number | undefined {
+    return this.expect.chunked ? this.expect.chunked.decodedContentLength : this.expect.contentLength;
+  }
+
+  /** This body itself, for callers that want `{ body, verified() }`. */
+  get body(): AsyncIterable<Buffer> {
+    return this;
+  }
+
+  /** Resolves once the whole body was read and verified; rejects with the verification error. */
+  async verified(): Promise<void> {
+    await this.result;
+  }
+
   /** Reads the whole body into memory (small bodies only: XML requests, tests). */
   async toBuffer(limit = 16 * 1024 * 1024): Promise<Buffer> {
     const parts: Buffer[] = [];

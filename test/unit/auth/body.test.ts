@@ -164,3 +164,17 @@ test('aws-chunked header rules: decoded length required when signed, trailers ne
     { code: 'InvalidArgument' },
   );
 });
+
+test('decodedLength, body and verified() for callers that want the { body, verified } shape', async () => {
+  const body = decodeBody(
+    req({ 'content-length': String(data.length) }),
+    verified(sha, 'sha256'),
+    chunks(data),
+  );
+  assert.equal(body.decodedLength, data.length);
+  assert.equal(body.body, body);
+  const parts: Buffer[] = [];
+  for await (const p of body.body) parts.push(p);
+  await body.verified();
+  assert.deepEqual(Buffer.concat(parts), data);
+});
