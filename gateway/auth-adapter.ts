@@ -1,75 +1,66 @@
-// Binds SigV4 verification to the gateway's auth contract (gateway/auth-contract.ts).
-import { createHash } from 'node:crypto';
-import { S3AuthError, verifyRequest } from '../shared/sigv4/index.ts';
+// Binds the SigV4 implementation (gateway/auth/) to the gateway's auth contract (auth-contract.ts).
 import type { AuthConfig } from '../shared/config/types.ts';
+import { CredentialStore, authenticate, decodeBody, isAllowed } from './auth/index.ts';
+import type { Identity as SignedIdentity } from './auth/index.ts';
 import type { AuthRequest, GatewayAuth, Identity, VerifiedBody } from './auth-contract.ts';
-import { NotImplemented } from './errors.ts';
+import { headerValue } from './s3/headers.ts';
+import { AccessDenied } from './errors.ts';
 
 export interface GatewayAuthOptions {
+  /** The region clients must sign for. */
   region: string;
   now?: () => number;
+  /** The Host clients signed when a proxy rewrote it (Lambda function URL, ALB). */
+  signedHostOverride?: string;
 }
 
-function actionMatches(pattern: string, action: string): boolean {
-  if (pattern === '*' || pattern === 's3:*') return true;
-  if (pattern.endsWith('*')) return action.startsWith(pattern.slice(0, -1));
-  return pattern === action;
+function declaredLength(request: AuthRequest): number | undefined {
+  const text =
+    headerValue(request.headers, 'x-amz-decoded-content-length') ??
+    headerValue(request.headers, 'content-length');
+  return text !== undefined && /^\d{1,15}$/.test(text.trim()) ? Number(text.trim()) : undefined;
 }
 
 export function createGatewayAuth(
   credentials: readonly AuthConfig[],
   options: GatewayAuthOptions,
 ): GatewayAuth {
-  const byKey = new Map(credentials.map((entry) => [entry.accessKeyId, entry]));
-  const now = options.now ?? Date.now;
+  const store = new CredentialStore(credentials);
+  // The verified signature (seed for aws-chunked) and policy travel with the identity we hand out.
+  const signed = new WeakMap<Identity, SignedIdentity>();
+  const signedOf = (identity: Identity): SignedIdentity => {
+    const found = signed.get(identity);
+    if (found === undefined) throw new Error('identity was not produced by this authenticator');
+    return found;
+  };
   return {
     authenticate(request: AuthRequest): Identity {
-      const verified = verifyRequest(request, (id) => byKey.get(id)?.secretAccessKey, {
-        now: now(),
+      const verified = authenticate(request, store, {
+        now: (options.now ?? Date.now)(),
         regions: [options.region],
+        ...(options.signedHostOverride === undefined
+          ? {}
+          : { signedHostOverride: options.signedHostOverride }),
       });
-      const entry = byKey.get(verified.accessKeyId) as AuthConfig;
-      return { accessKeyId: entry.accessKeyId, accountId: entry.accountId };
+      const identity: Identity = { accessKeyId: verified.accessKeyId, accountId: verified.accountId };
+      signed.set(identity, verified);
+      return identity;
     },
-    decodeBody(request: AuthRequest, _identity: Identity, raw: AsyncIterable<Buffer>): VerifiedBody {
-      const declared = request.headers['x-amz-content-sha256'];
-      const payloadHash = Array.isArray(declared) ? declared[0] : declared;
-      if (payloadHash !== undefined && payloadHash.startsWith('STREAMING-'))
-        throw NotImplemented(`x-amz-content-sha256: ${payloadHash} (aws-chunked bodies)`);
-      if (payloadHash === undefined || payloadHash === 'UNSIGNED-PAYLOAD')
-        return { body: raw, verified: async () => undefined };
-      const hash = createHash('sha256');
-      let done = false;
-      async function* hashed(): AsyncGenerator<Buffer> {
-        for await (const chunk of raw) {
-          hash.update(chunk);
-          yield chunk;
-        }
-        done = true;
-      }
+    decodeBody(request: AuthRequest, identity: Identity, raw: AsyncIterable<Buffer>): VerifiedBody {
+      const signature = signedOf(identity).auth;
+      if (signature === undefined) throw AccessDenied('Anonymous requests cannot send a body.');
+      const body = decodeBody(request, signature, raw);
+      const length = declaredLength(request);
       return {
-        body: hashed(),
+        body,
+        ...(length === undefined ? {} : { decodedLength: length }),
         verified: async () => {
-          if (!done) throw new Error('body verification requested before the body was read');
-          const actual = hash.digest('hex');
-          if (actual !== payloadHash.toLowerCase())
-            throw new S3AuthError(
-              'XAmzContentSHA256Mismatch',
-              "The provided 'x-amz-content-sha256' header does not match what was computed.",
-              { ClientComputedContentSHA256: payloadHash, S3ComputedContentSHA256: actual },
-            );
+          await body.result;
         },
       };
     },
     isAllowed(identity: Identity, action: string, bucket: string | undefined): boolean {
-      const entry = byKey.get(identity.accessKeyId);
-      if (entry === undefined) return false;
-      if (entry.policy.length === 0) return true;
-      return entry.policy.some(
-        (statement) =>
-          (bucket === undefined || statement.bucket === '*' || statement.bucket === bucket) &&
-          statement.actions.some((pattern) => actionMatches(pattern, action)),
-      );
+      return isAllowed(signedOf(identity), action, bucket);
     },
   };
 }

@@ -166,7 +166,7 @@ describe('filesystem backend', () => {
           }),
       ],
     ];
-    for (const [what, attempt] of attempts) await assert.rejects(attempt(), undefined, what);
+    for (const [what, attempt] of attempts) await assert.rejects(attempt(), Error, what);
     assert.equal((await collect((await backend.getObject('one', 'keep')).body)).toString(), 'original');
     assert.deepEqual((await filesUnder(base)).sort(), before);
   });
