@@ -215,18 +215,29 @@ export class ApiServer {
             resolve(new Reply(res.statusCode ?? 502, Buffer.concat(chunks), headers));
           });
           res.on('error', () =>
-            resolve(json(502, { error: { code: 'NoLeader', message: 'leader connection failed' } })),
+            resolve(
+              json(504, {
+                error: { code: 'Timeout', message: 'leader connection failed mid-answer; outcome unknown' },
+              }),
+            ),
           );
         },
       );
+      let connected = false;
+      fwd.on('socket', (socket) => {
+        if (!socket.connecting) connected = true;
+        else socket.once('connect', () => (connected = true));
+      });
       fwd.on('timeout', () => fwd.destroy(new Error('timeout')));
-      fwd.on('error', (e) =>
+      fwd.on('error', (e) => {
+        // Refused before anything was sent: certainly not applied. After that the outcome is unknown.
+        const message = `forwarding to leader ${leaderId} failed: ${e.message}`;
         resolve(
-          json(503, {
-            error: { code: 'NoLeader', message: `forwarding to leader ${leaderId} failed: ${e.message}` },
-          }),
-        ),
-      );
+          connected
+            ? json(504, { error: { code: 'Timeout', message: `${message}; the outcome is unknown` } })
+            : json(503, { error: { code: 'NoLeader', message } }),
+        );
+      });
       fwd.end(body);
     });
   }
