@@ -255,7 +255,29 @@ export class Simulation {
       }
       this.handleReady(n, rd);
       n.raft?.advance(rd);
+      if (
+        this.faultsOn &&
+        this.opts.crashes &&
+        n.raft !== undefined &&
+        this.grantsVote(rd) &&
+        this.rng.chance(0.2)
+      ) {
+        // Crash right after granting a vote and restart at once: the vote must have been persisted, or this
+        // node could vote again in the same term.
+        this.crash(n);
+        n.restartAt = this.tickNo;
+        this.start(n, this.peersFor(n));
+        return;
+      }
     }
+  }
+
+  private grantsVote(rd: Ready): boolean {
+    return rd.messages.some((m) => m.type === 'voteResponse' && !m.reject);
+  }
+
+  private peersFor(n: SimNode): number[] {
+    return n.founding ? Array.from({ length: this.opts.nodes }, (_, i) => i + 1) : [];
   }
 
   private handleReady(n: SimNode, rd: Ready): void {
@@ -596,7 +618,7 @@ export class Simulation {
     this.stats.ticks = this.tickNo;
     for (const n of this.nodes.values()) {
       if (n.raft === undefined && !this.removed.has(n.id) && this.tickNo >= n.restartAt) {
-        this.start(n, n.founding ? Array.from({ length: this.opts.nodes }, (_, i) => i + 1) : []);
+        this.start(n, this.peersFor(n));
       }
       if (n.raft !== undefined && this.removed.has(n.id)) n.raft = undefined; // a removed member is shut down
     }
