@@ -5,6 +5,7 @@ export type ErasureErrorCode =
   | 'TOO_MANY_MISSING'
   | 'BAD_SEGMENT_INDEX'
   | 'POOL_MISUSE'
+  | 'ABORTED'
   | 'CODEC_FAILED';
 
 /** Invalid erasure-coding input, or a stripe that cannot be reconstructed. */

@@ -51,11 +51,24 @@ export class StripePool {
     return stripe;
   }
 
-  /** A stripe buffer, waiting (FIFO) for a release when all are lent out. */
-  acquire(): Promise<StripeBuffers> {
+  /** A stripe buffer, waiting (FIFO) for a release when all are lent out; `signal` gives up waiting. */
+  acquire(signal?: AbortSignal): Promise<StripeBuffers> {
+    if (signal?.aborted) return Promise.reject(new ErasureError('ABORTED', 'stripe buffer wait was aborted'));
     const stripe = this.tryAcquire();
     if (stripe) return Promise.resolve(stripe);
-    return new Promise((resolve) => this.waiters.push(resolve));
+    return new Promise((resolve, reject) => {
+      const waiter = (granted: StripeBuffers) => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve(granted);
+      };
+      const onAbort = () => {
+        const at = this.waiters.indexOf(waiter);
+        if (at !== -1) this.waiters.splice(at, 1);
+        reject(new ErasureError('ABORTED', 'stripe buffer wait was aborted'));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiters.push(waiter);
+    });
   }
 
   release(stripe: StripeBuffers): void {

@@ -45,3 +45,20 @@ test('releasing a foreign or already released buffer is an error', () => {
     (e: unknown) => e instanceof ErasureError && e.code === 'BAD_SEGMENT_LENGTH',
   );
 });
+
+test('an aborted wait gives up without taking a buffer', async () => {
+  const pool = new StripePool(RS_3_2, 1, 64);
+  const a = pool.tryAcquire();
+  assert.ok(a);
+  const controller = new AbortController();
+  const waiting = pool.acquire(controller.signal);
+  const next = pool.acquire();
+  controller.abort();
+  await assert.rejects(waiting, (e: unknown) => e instanceof ErasureError && e.code === 'ABORTED');
+  pool.release(a);
+  assert.equal(await next, a, 'the buffer goes to the next waiter');
+  await assert.rejects(
+    pool.acquire(controller.signal),
+    (e: unknown) => e instanceof ErasureError && e.code === 'ABORTED',
+  );
+});

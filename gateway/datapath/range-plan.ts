@@ -1,0 +1,139 @@
+// Which segments a byte range needs, and how to cut the exact bytes out of them.
+//
+// Inside a stripe the object bytes run through data segment 0, then 1, … (each segmentLength
+// long), so a range touches, per chunk, a run of stripes; on data shard j it needs one contiguous
+// run of segment indexes (= stripe indexes). Parity shards are read only when a stripe must be rebuilt.
+import { DataPathError } from './errors.ts';
+import { chunkCount, chunkLayout, stripeLayout } from './geometry.ts';
+import type { Geometry } from './geometry.ts';
+
+/** Inclusive byte range, as HTTP Range and the gateway's ByteRange express it. */
+export interface InclusiveRange {
+  readonly start: number;
+  readonly end: number;
+}
+
+/** Read `segmentCount` segments starting at segment `firstSegment` from shard `shardIndex`. */
+export interface ShardFetch {
+  readonly shardIndex: number;
+  readonly firstSegment: number;
+  readonly segmentCount: number;
+}
+
+/** Bytes [start, end) of segment `stripeIndex` of shard `shardIndex`. */
+export interface SegmentSlice {
+  readonly shardIndex: number;
+  readonly stripeIndex: number;
+  readonly start: number;
+  readonly end: number;
+}
+
+export interface ChunkRangePlan {
+  readonly chunkIndex: number;
+  readonly chunkLength: number;
+  /** Stripes the range touches in this chunk, inclusive. */
+  readonly firstStripe: number;
+  readonly lastStripe: number;
+  /** Data shards to read, in shard order; never an empty fetch. */
+  readonly fetches: readonly ShardFetch[];
+  /** In output order: concatenated, they are exactly this chunk's part of the range. */
+  readonly slices: readonly SegmentSlice[];
+}
+
+export interface RangePlan {
+  /** First byte and length of the range in the object (length 0: nothing to read). */
+  readonly offset: number;
+  readonly length: number;
+  readonly chunks: readonly ChunkRangePlan[];
+}
+
+/** Plans reading `range` (inclusive; undefined = the whole object) of an object of `objectSize` bytes. */
+export function planRange(g: Geometry, objectSize: number, range?: InclusiveRange): RangePlan {
+  const chunks = chunkCount(g, objectSize);
+  const first = range?.start ?? 0;
+  const last = range?.end ?? objectSize - 1;
+  if (range !== undefined) {
+    if (
+      !Number.isSafeInteger(first) ||
+      !Number.isSafeInteger(last) ||
+      first < 0 ||
+      last < first ||
+      last >= objectSize
+    ) {
+      throw new DataPathError(
+        'BAD_RANGE',
+        `range ${first}-${last} is not inside a ${objectSize}-byte object`,
+      );
+    }
+  }
+  if (objectSize === 0) return { offset: 0, length: 0, chunks: [] };
+  const plans: ChunkRangePlan[] = [];
+  const firstChunk = Math.floor(first / g.chunkSize);
+  const lastChunk = Math.min(chunks - 1, Math.floor(last / g.chunkSize));
+  for (let c = firstChunk; c <= lastChunk; c++) {
+    const chunk = chunkLayout(g, objectSize, c);
+    const from = Math.max(first, chunk.objectOffset) - chunk.objectOffset;
+    const to = Math.min(last, chunk.objectOffset + chunk.length - 1) - chunk.objectOffset;
+    plans.push(planChunkRange(g, c, chunk.length, from, to));
+  }
+  return { offset: first, length: last - first + 1, chunks: plans };
+}
+
+/** Plans bytes `from`..`to` (inclusive, chunk offsets) of one chunk. */
+export function planChunkRange(
+  g: Geometry,
+  chunkIndex: number,
+  chunkLength: number,
+  from: number,
+  to: number,
+): ChunkRangePlan {
+  const { k } = g.scheme;
+  const firstStripe = Math.floor(from / g.stripeDataSize);
+  const lastStripe = Math.floor(to / g.stripeDataSize);
+  const slices: SegmentSlice[] = [];
+  const firstByShard = new Array<number>(k).fill(-1);
+  const lastByShard = new Array<number>(k).fill(-1);
+  for (let s = firstStripe; s <= lastStripe; s++) {
+    const stripe = stripeLayout(g, chunkLength, s);
+    const lo = Math.max(from, stripe.chunkOffset) - stripe.chunkOffset;
+    const hi = Math.min(to, stripe.chunkOffset + stripe.logicalLength - 1) - stripe.chunkOffset;
+    const L = stripe.segmentLength;
+    for (let j = Math.floor(lo / L); j <= Math.floor(hi / L); j++) {
+      slices.push({
+        shardIndex: j,
+        stripeIndex: s,
+        start: Math.max(lo, j * L) - j * L,
+        end: Math.min(hi, j * L + L - 1) - j * L + 1,
+      });
+      if (firstByShard[j] === -1) firstByShard[j] = s;
+      lastByShard[j] = s;
+    }
+  }
+  const fetches: ShardFetch[] = [];
+  for (let j = 0; j < k; j++) {
+    const a = firstByShard[j] as number;
+    if (a !== -1)
+      fetches.push({ shardIndex: j, firstSegment: a, segmentCount: (lastByShard[j] as number) - a + 1 });
+  }
+  return { chunkIndex, chunkLength, firstStripe, lastStripe, fetches, slices };
+}
+
+/**
+ * The bytes of a chunk plan, in order, as views into the segments `segmentOf` returns (data
+ * segments as stored or as rebuilt by decodeStripe's `dataSegments`).
+ */
+export function sliceChunk(
+  plan: ChunkRangePlan,
+  segmentOf: (shardIndex: number, stripeIndex: number) => Uint8Array,
+): Buffer[] {
+  return plan.slices.map(({ shardIndex, stripeIndex, start, end }) => {
+    const segment = segmentOf(shardIndex, stripeIndex);
+    if (segment.length < end) {
+      throw new DataPathError(
+        'TOO_FEW_SEGMENTS',
+        `segment ${stripeIndex} of shard ${shardIndex} has ${segment.length} bytes, need ${end}`,
+      );
+    }
+    return Buffer.from(segment.buffer, segment.byteOffset + start, end - start);
+  });
+}
