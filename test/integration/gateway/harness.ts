@@ -88,14 +88,40 @@ function waitForListening(child: ChildProcess): Promise<string> {
   });
 }
 
-/** The filesystem backend in a child process, with a fresh temp base_path. */
-export const startFilesystemGateway: GatewayStarter = async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'predastore-gw-'));
+export interface GatewayProcess extends StartedGateway {
+  /** Folder holding config.toml and the data folder. */
+  dir: string;
+  /** kill -9: no chance to clean up or flush. */
+  kill9(): Promise<void>;
+}
+
+export interface SpawnOptions {
+  /** Reuse this folder (config + data) instead of a fresh temp folder. */
+  dir?: string;
+  tls?: { certPath: string; keyPath: string };
+}
+
+/** Runs gateway/server-main.ts (filesystem backend) in a child process. */
+export async function spawnFilesystemGateway(options: SpawnOptions = {}): Promise<GatewayProcess> {
+  const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'predastore-gw-')));
   const configPath = join(dir, 'config.toml');
   await writeFile(configPath, configToml(join(dir, 'data')));
+  const tlsArgs =
+    options.tls === undefined ? [] : ['-tls-cert', options.tls.certPath, '-tls-key', options.tls.keyPath];
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'gateway/server-main.ts', '-config', configPath, '-port', '0', '-log-level', 'warn'],
+    [
+      '--import',
+      'tsx',
+      'gateway/server-main.ts',
+      '-config',
+      configPath,
+      '-port',
+      '0',
+      '-log-level',
+      'warn',
+      ...tlsArgs,
+    ],
     // More libuv threads let concurrent PUTs overlap their fsyncs.
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, UV_THREADPOOL_SIZE: '64' } },
   );
@@ -104,21 +130,33 @@ export const startFilesystemGateway: GatewayStarter = async () => {
     url = await waitForListening(child);
   } catch (error) {
     child.kill('SIGKILL');
-    await rm(dir, { recursive: true, force: true });
+    if (options.dir === undefined) await rm(dir, { recursive: true, force: true });
     throw error;
   }
   const clients: S3Client[] = [];
+  const exited = new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve();
+    else child.once('exit', () => resolve());
+  });
+  const destroyClients = (): void => {
+    for (const client of clients) client.destroy();
+  };
   return {
     url,
+    dir,
     client(account, overrides) {
       const client = makeClient(url, account, overrides?.secretAccessKey);
       clients.push(client);
       return client;
     },
+    async kill9() {
+      child.kill('SIGKILL');
+      await exited;
+      destroyClients();
+    },
     async stop() {
-      for (const client of clients) client.destroy();
-      if (child.exitCode === null) {
-        const exited = new Promise((resolve) => child.once('exit', resolve));
+      destroyClients();
+      if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
         const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
         await exited;
@@ -127,4 +165,7 @@ export const startFilesystemGateway: GatewayStarter = async () => {
       await rm(dir, { recursive: true, force: true });
     },
   };
-};
+}
+
+/** The filesystem backend in a child process, with a fresh temp base_path. */
+export const startFilesystemGateway: GatewayStarter = () => spawnFilesystemGateway();
