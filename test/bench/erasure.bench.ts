@@ -10,6 +10,7 @@ import {
   schemeName,
 } from '../../shared/erasure/index.ts';
 import type { RsScheme, StripeBuffers } from '../../shared/erasure/index.ts';
+import { ObjectEncoder, makeGeometry } from '../../gateway/datapath/index.ts';
 
 const TOTAL = 256 * 1024 * 1024;
 const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 8);
@@ -83,4 +84,20 @@ for (const scheme of [RS_2_1, RS_3_2]) {
     return codec.encode(fresh, SEGMENT_SIZE);
   });
   report(`erasure_fresh_buffers_encode_${name}`, bytes, freshMs);
+}
+
+// The whole PUT-side pipeline without I/O: body pieces of 1 MiB → ObjectEncoder (copy into pooled
+// stripes, MD5, RS encode) → a consumer that releases each stripe at once.
+for (const scheme of [RS_2_1, RS_3_2]) {
+  const geometry = makeGeometry(scheme);
+  async function* body() {
+    for (let at = 0; at < TOTAL; at += 1024 * 1024) yield source.subarray(at, at + 1024 * 1024);
+  }
+  const start = performance.now();
+  const encoder = new ObjectEncoder({ geometry });
+  for await (const stripe of encoder.encode(body())) stripe.release();
+  const name = schemeName(scheme)
+    .replace(/[(),]/g, (c) => (c === ',' ? '_' : ''))
+    .toLowerCase();
+  report(`datapath_object_encoder_with_md5_${name}`, TOTAL, performance.now() - start);
 }
