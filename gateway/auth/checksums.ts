@@ -47,12 +47,15 @@ export interface Checksummer {
   digestBase64(): string;
 }
 
-// CRC-64/NVME (reflected polynomial 0x9a6c9329ac4bc9b5), table-driven on two 32-bit halves to avoid BigInt per byte.
-const CRC64_LO = new Uint32Array(256);
-const CRC64_HI = new Uint32Array(256);
+// CRC-64/NVME (reflected polynomial 0x9a6c9329ac4bc9b5), slicing-by-8 on 32-bit halves (no BigInt per byte).
+// LO[k][i] / HI[k][i] are the low / high words of table k.
+const LO: Uint32Array[] = [];
+const HI: Uint32Array[] = [];
 {
   const polyLo = 0xac4bc9b5;
   const polyHi = 0x9a6c9329;
+  const lo0 = new Uint32Array(256);
+  const hi0 = new Uint32Array(256);
   for (let i = 0; i < 256; i++) {
     let lo = i;
     let hi = 0;
@@ -65,8 +68,23 @@ const CRC64_HI = new Uint32Array(256);
         hi = (hi ^ polyHi) >>> 0;
       }
     }
-    CRC64_LO[i] = lo;
-    CRC64_HI[i] = hi;
+    lo0[i] = lo;
+    hi0[i] = hi;
+  }
+  LO.push(lo0);
+  HI.push(hi0);
+  for (let k = 1; k < 8; k++) {
+    const prevLo = LO[k - 1]!;
+    const prevHi = HI[k - 1]!;
+    const lo = new Uint32Array(256);
+    const hi = new Uint32Array(256);
+    for (let i = 0; i < 256; i++) {
+      const index = prevLo[i]! & 0xff;
+      lo[i] = (((prevLo[i]! >>> 8) | (prevHi[i]! << 24)) ^ lo0[index]!) >>> 0;
+      hi[i] = ((prevHi[i]! >>> 8) ^ hi0[index]!) >>> 0;
+    }
+    LO.push(lo);
+    HI.push(hi);
   }
 }
 
@@ -75,12 +93,48 @@ class Crc64Nvme implements Checksummer {
   private lo = 0xffffffff;
   private hi = 0xffffffff;
   update(data: Uint8Array): void {
+    const [L0, L1, L2, L3, L4, L5, L6, L7] = LO as [
+      Uint32Array,
+      Uint32Array,
+      Uint32Array,
+      Uint32Array,
+      Uint32Array,
+      Uint32Array,
+      Uint32Array,
+      Uint32Array,
+    ];
+    const [H0, H1, H2, H3, H4, H5, H6, H7] = HI as [
+      Uint32Array,
+      Uint32Array,
+      Uint32Array,
+      Uint32Array,
+      Uint32Array,
+      Uint32Array,
+      Uint32Array,
+      Uint32Array,
+    ];
     let lo = this.lo;
     let hi = this.hi;
-    for (let i = 0; i < data.length; i++) {
+    let i = 0;
+    const end8 = data.length - (data.length % 8);
+    for (; i < end8; i += 8) {
+      const a = lo ^ (data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24));
+      const b = hi ^ (data[i + 4]! | (data[i + 5]! << 8) | (data[i + 6]! << 16) | (data[i + 7]! << 24));
+      const ia = a & 0xff;
+      const ib = (a >>> 8) & 0xff;
+      const ic = (a >>> 16) & 0xff;
+      const id = a >>> 24;
+      const ie = b & 0xff;
+      const iff = (b >>> 8) & 0xff;
+      const ig = (b >>> 16) & 0xff;
+      const ih = b >>> 24;
+      lo = L7[ia]! ^ L6[ib]! ^ L5[ic]! ^ L4[id]! ^ L3[ie]! ^ L2[iff]! ^ L1[ig]! ^ L0[ih]!;
+      hi = H7[ia]! ^ H6[ib]! ^ H5[ic]! ^ H4[id]! ^ H3[ie]! ^ H2[iff]! ^ H1[ig]! ^ H0[ih]!;
+    }
+    for (; i < data.length; i++) {
       const index = (lo ^ data[i]!) & 0xff;
-      lo = ((lo >>> 8) | (hi << 24)) ^ CRC64_LO[index]!;
-      hi = (hi >>> 8) ^ CRC64_HI[index]!;
+      lo = ((lo >>> 8) | (hi << 24)) ^ L0[index]!;
+      hi = (hi >>> 8) ^ H0[index]!;
     }
     this.lo = lo >>> 0;
     this.hi = hi >>> 0;
