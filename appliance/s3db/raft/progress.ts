@@ -131,20 +131,3 @@ export function quorumMatchIndex(matches: number[]): number {
   const sorted = matches.slice().sort((a, b) => b - a);
   return sorted[quorum(matches.length) - 1]!;
 }
-
-export type VoteResult = 'won' | 'lost' | 'pending';
-
-/** Tally of granted/rejected votes among `voters`. Votes from non-voters are ignored. */
-export function tallyVotes(voters: NodeId[], votes: Map<NodeId, boolean>): VoteResult {
-  let granted = 0;
-  let rejected = 0;
-  for (const id of voters) {
-    const v = votes.get(id);
-    if (v === true) granted++;
-    else if (v === false) rejected++;
-  }
-  const q = quorum(voters.length);
-  if (granted >= q) return 'won';
-  if (rejected > voters.length - q) return 'lost';
-  return 'pending';
-}

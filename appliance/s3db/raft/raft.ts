@@ -20,7 +20,15 @@ import type {
 import { NONE } from './types.ts';
 import { ConfChangeInProgressError, NotLeaderError, ProposalDroppedError, RaftUsageError } from './errors.ts';
 import { RaftLog } from './log.ts';
-import { Progress, quorum, quorumMatchIndex, tallyVotes, type VoteResult } from './progress.ts';
+import { Progress, quorum } from './progress.ts';
+import {
+  grantsVote,
+  ignoresCampaign,
+  randomizedElectionTimeout,
+  tallyVotes,
+  type VoteResult,
+} from './election.ts';
+import { commitIndex, nextProbeIndex, rejectHint } from './replication.ts';
 import { ReadOnlyQueue } from './read-only.ts';
 import { applyConfChange, ConfHistory, decodeConfChange, encodeConfChange } from './membership.ts';
 
@@ -132,7 +140,7 @@ export class Raft {
     this.lead = NONE;
     this.electionElapsed = 0;
     this.heartbeatElapsed = 0;
-    this.randomizedElectionTimeout = this.electionTimeout + Math.floor(this.random() * this.electionTimeout);
+    this.randomizedElectionTimeout = randomizedElectionTimeout(this.electionTimeout, this.random);
     this.leadTransferee = NONE;
     this.votes = new Map();
     this.prs = new Map();
@@ -280,10 +288,13 @@ export class Raft {
     if (m.to !== this.id) return;
     if (m.term > this.term) {
       if (m.type === 'vote' || m.type === 'preVote') {
-        const inLease = this.checkQuorum && this.lead !== NONE && this.electionElapsed < this.electionTimeout;
-        // A node that hears from a live leader ignores campaigns (this is what keeps a returning
-        // partitioned node from disrupting the cluster), unless the campaign is a leadership transfer.
-        if (!m.transfer && inLease) return;
+        // A node that hears from a live leader ignores campaigns: this is what keeps a returning
+        // partitioned node from disrupting the cluster.
+        if (
+          ignoresCampaign(this.checkQuorum, this.lead, this.electionElapsed, this.electionTimeout, m.transfer)
+        ) {
+          return;
+        }
       }
       if (m.type === 'preVote') {
         // Never change term because of a pre-vote.
@@ -315,11 +326,8 @@ export class Raft {
 
     if (m.type === 'vote' || m.type === 'preVote') {
       const respType = m.type === 'vote' ? 'voteResponse' : 'preVoteResponse';
-      const canVote =
-        this.vote === m.from ||
-        (this.vote === NONE && this.lead === NONE) ||
-        (m.type === 'preVote' && m.term > this.term);
-      if (canVote && this.log.isUpToDate(m.index, m.logTerm)) {
+      const voter = { term: this.term, vote: this.vote, leader: this.lead };
+      if (grantsVote(voter, m, this.log.isUpToDate(m.index, m.logTerm))) {
         this.msgs.push({ type: respType, from: this.id, to: m.from, term: m.term, reject: false });
         if (m.type === 'vote') {
           this.electionElapsed = 0;
@@ -447,10 +455,8 @@ export class Raft {
       this.respondAppend(m.from, lastNew);
       return;
     }
-    // Reject, with a hint: the last index whose term is <= the leader's prev term, so the leader can skip
-    // a whole conflicting term per round trip instead of one entry.
-    const hintIndex = this.log.findConflictByTerm(Math.min(m.index, this.log.lastIndex()), m.logTerm);
-    this.respondAppend(m.from, m.index, true, hintIndex, this.log.term(hintIndex) ?? 0);
+    const hint = rejectHint(this.log, m.index, m.logTerm);
+    this.respondAppend(m.from, m.index, true, hint.index, hint.term);
   }
 
   private handleHeartbeat(m: HeartbeatMessage): void {
@@ -496,14 +502,10 @@ export class Raft {
 
   /** Commit the highest index stored on a quorum, but only if it is from the current term (Raft §5.4.2). */
   private maybeCommit(): boolean {
-    if (this.voters.length === 0) return false;
-    const matches = this.voters.map((v) => this.prs.get(v)?.match ?? 0);
-    const mci = quorumMatchIndex(matches);
-    if (mci > this.log.committed && this.log.term(mci) === this.term) {
-      this.log.commitTo(mci);
-      return true;
-    }
-    return false;
+    const index = commitIndex(this.log, this.term, this.voters, (v) => this.prs.get(v)?.match ?? 0);
+    if (index === undefined) return false;
+    this.log.commitTo(index);
+    return true;
   }
 
   private committedInCurrentTerm(): boolean {
@@ -573,9 +575,7 @@ export class Raft {
   private handleAppendResponse(m: AppendResponseMessage, pr: Progress): void {
     pr.recentActive = true;
     if (m.reject) {
-      let next = m.rejectHint;
-      if (m.logTerm > 0) next = this.log.findConflictByTerm(m.rejectHint, m.logTerm);
-      if (pr.maybeDecrTo(m.index, next)) {
+      if (pr.maybeDecrTo(m.index, nextProbeIndex(this.log, m.rejectHint, m.logTerm))) {
         if (pr.state === 'replicate') pr.becomeProbe();
         this.sendAppend(m.from);
       }

@@ -1,37 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  Inflights,
-  Progress,
-  quorum,
-  quorumMatchIndex,
-  tallyVotes,
-} from '../../../appliance/s3db/raft/progress.ts';
+import { Inflights, Progress, quorum, quorumMatchIndex } from '../../../appliance/s3db/raft/progress.ts';
 
 test('quorum arithmetic', () => {
   assert.deepEqual([1, 2, 3, 4, 5].map(quorum), [1, 2, 2, 3, 3]);
   assert.equal(quorumMatchIndex([5, 3, 9]), 5);
   assert.equal(quorumMatchIndex([5, 3, 9, 1]), 3);
   assert.equal(quorumMatchIndex([7]), 7);
-});
-
-test('vote tally: won, lost, pending; votes from non-voters do not count', () => {
-  const votes = new Map<number, boolean>([[1, true]]);
-  assert.equal(tallyVotes([1, 2, 3], votes), 'pending');
-  votes.set(9, true);
-  assert.equal(tallyVotes([1, 2, 3], votes), 'pending');
-  votes.set(2, true);
-  assert.equal(tallyVotes([1, 2, 3], votes), 'won');
-  assert.equal(
-    tallyVotes(
-      [1, 2, 3],
-      new Map([
-        [2, false],
-        [3, false],
-      ]),
-    ),
-    'lost',
-  );
 });
 
 test('inflights: bounded window freed by acks', () => {
