@@ -125,8 +125,17 @@ export function canonicalRequest(parts: CanonicalRequestParts): string {
   ].join('\n');
 }
 
-export function sha256Hex(data: string | Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex');
+export function sha256Hex(data: string | Uint8Array, encoding: 'utf8' | 'latin1' = 'utf8'): string {
+  const hash = createHash('sha256');
+  if (typeof data === 'string') hash.update(data, encoding);
+  else hash.update(data);
+  return hash.digest('hex');
+}
+
+/** True when every character is ≤ U+00FF, i.e. the string can stand for raw bytes (node's header decoding). */
+export function isLatin1(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0xff) return false;
+  return true;
 }
 
 /** `<date>/<region>/<service>/aws4_request` */
@@ -134,6 +143,15 @@ export function credentialScope(date: string, region: string, service: string): 
   return `${date}/${region}/${service}/aws4_request`;
 }
 
-export function stringToSign(amzDate: string, scope: string, canonicalRequestText: string): string {
-  return `${ALGORITHM}\n${amzDate}\n${scope}\n${sha256Hex(canonicalRequestText)}`;
+/**
+ * `encoding` says how the canonical request becomes bytes: 'utf8' when signing JS strings (as the AWS SDKs
+ * do), 'latin1' when verifying header values node:http decoded byte-per-character.
+ */
+export function stringToSign(
+  amzDate: string,
+  scope: string,
+  canonicalRequestText: string,
+  encoding: 'utf8' | 'latin1' = 'utf8',
+): string {
+  return `${ALGORITHM}\n${amzDate}\n${scope}\n${sha256Hex(canonicalRequestText, encoding)}`;
 }

@@ -8,6 +8,7 @@ import {
   canonicalRequest,
   canonicalUri,
   credentialScope,
+  isLatin1,
   parseQuery,
   stringToSign,
   type HeaderBag,
@@ -200,7 +201,9 @@ function checkSignature(c: SignatureCheck): { signature: string; key: Buffer; sc
     signedHeaders: c.signedHeaders.join(';'),
     payloadHash: c.payloadHash,
   });
-  const toSign = stringToSign(c.amzDate, scope, canonical);
+  // Header values arrive from node:http one character per byte; hashing them as latin1 gives back the bytes
+  // the client signed (UTF-8 metadata included). Strings that cannot be bytes are hashed as UTF-8.
+  const toSign = stringToSign(c.amzDate, scope, canonical, isLatin1(canonical) ? 'latin1' : 'utf8');
   const key = signingKey(c.secret, c.cred.date, c.cred.region, c.cred.service);
   const expected = signString(key, toSign);
   if (!signaturesEqual(expected, c.provided)) {

@@ -218,3 +218,28 @@ test('canonical URI: S3 encodes once (normalising the client encoding), other se
   );
   assert.equal(canonicalUri('/a//b/./c/../d', { doubleEncode: true }), '/a/b/d');
 });
+
+test('UTF-8 header bytes: signed as UTF-8 by the client, received by node:http one byte per character', () => {
+  const date = new Date('2026-11-26T06:00:00Z');
+  const signed = signRequest({
+    method: 'PUT',
+    path: '/b/k',
+    headers: { host: 'h', 'x-amz-meta-name': 'café ☕' },
+    payloadHash: 'UNSIGNED-PAYLOAD',
+    credentials: TEST_CREDENTIALS,
+    region: 'us-east-1',
+    service: 's3',
+    date,
+  });
+  const onTheWire = Buffer.from('café ☕', 'utf8').toString('latin1'); // what node gives for those bytes
+  const req: RequestLike = {
+    method: 'PUT',
+    rawPath: '/b/k',
+    query: '',
+    headers: { host: 'h', 'x-amz-meta-name': onTheWire, ...signed.headers },
+  };
+  assert.equal(verifyRequest(req, lookup, { now: date }).accessKeyId, TEST_CREDENTIALS.accessKeyId);
+  // a caller that already decoded the value as UTF-8 (not node:http) is verified too
+  const decoded = { ...req, headers: { ...req.headers, 'x-amz-meta-name': 'café ☕' } };
+  assert.equal(verifyRequest(decoded, lookup, { now: date }).accessKeyId, TEST_CREDENTIALS.accessKeyId);
+});
