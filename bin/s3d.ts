@@ -1,6 +1,7 @@
 // The `s3d` command: parses flags and environment (spec §2), loads the config, and dispatches.
 // `bin/s3d.mjs` calls main() and uses its return value as the exit code.
 import { access, constants } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import { ConfigError, loadConfig } from '../shared/config/index.ts';
 import { localAddresses } from '../shared/config/local-addresses.ts';
 import { formatPlan } from '../shared/config/plan-format.ts';
@@ -74,6 +75,13 @@ export const FLAGS: readonly FlagSpec[] = [
     valueName: 'path',
     usage: 'path to the TLS private key (PEM) of the S3 API',
   },
+  {
+    name: 'host',
+    kind: 'string',
+    valueName: 'address',
+    usage: 'bind address of the S3 API (default 127.0.0.1 in dev mode, 0.0.0.0 otherwise)',
+  },
+  { name: 'plan', kind: 'bool', usage: 'print what would be started and exit, starting nothing' },
 ];
 
 export const USAGE = `Usage:
@@ -90,8 +98,11 @@ Examples:
   s3d -config cluster.toml -node 1 -db-node 1       appliance 1 and s3db node 1 of a multi-host cluster
   s3d -db -config cluster.toml -db-node 2           s3db node 2 only
   s3d -config config/server.toml -port 8443         filesystem backend on one machine
+  s3d -config cluster.toml -plan                    show what would start, start nothing
 
-This version validates the configuration and prints what it would start; it starts nothing yet.`;
+s3d prints its plan, starts it, prints the S3 endpoint once requests succeed, and runs until SIGTERM or
+Ctrl-C, which stop everything it started (exit 0). In dev mode each s3db node and each appliance is a
+child process; one that dies on its own stops the cluster (exit 1).`;
 
 export async function main(
   argv: readonly string[],
@@ -138,13 +149,17 @@ async function run(
 
   const { values, sources } = resolveFlags(parsed, FLAGS, env);
   const options = startOptions(values);
+  const host = stringValue(values, 'host');
+  if (host !== undefined && isIP(host) === 0 && host !== 'localhost')
+    throw new UsageError(`invalid value ${JSON.stringify(host)} for -host: must be an IP address`);
   const configPath = stringValue(values, 'config') ?? DEFAULT_CONFIG;
   const config = await loadConfig(configPath);
   await checkReadable(options);
   const plan = planStart(config, options, localAddresses(), sources.get('backend'));
   io.out(formatPlan(plan));
-  io.out('Nothing started: this version of s3d validates the configuration and prints the plan only.');
-  return 0;
+  if (values.get('plan') === true) return 0;
+  const { runPlan } = await import('./run.ts');
+  return runPlan(plan, { io, configPath, env, ...(host === undefined ? {} : { host }) });
 }
 
 function startOptions(values: ReadonlyMap<string, FlagValue>): StartOptions {

@@ -50,11 +50,11 @@ export function formatPlan(plan: StartPlan): string {
   if (gateway === undefined) lines.push('gateway:  none in this process');
   else {
     const port = gateway.port === 0 ? 'any free port (0)' : `port ${gateway.port}`;
-    const tls =
+    lines.push(
       gateway.tlsCert !== undefined
-        ? `certificate ${gateway.tlsCert}, key ${gateway.tlsKey ?? ''}`
-        : `cluster certificates in ${config.tls.dir}`;
-    lines.push(`gateway:  S3 API over HTTPS on ${port}; TLS: ${tls}`);
+        ? `gateway:  S3 API over HTTPS on ${port}; TLS: certificate ${gateway.tlsCert}, key ${gateway.tlsKey ?? ''}`
+        : `gateway:  S3 API over HTTP on ${port}; TLS: none (give -tls-cert and -tls-key for HTTPS)`,
+    );
     if (gateway.filesystemPath !== undefined) lines.push(`  objects under ${gateway.filesystemPath}`);
     if (plan.backend === 'distributed') {
       const targets = config.db.map((d) => `${d.advertiseHost}:${d.port}`).join(', ');

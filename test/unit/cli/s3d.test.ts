@@ -51,7 +51,7 @@ after(async () => {
 
 describe('s3d as a child process', { concurrency: true }, () => {
   it('prints the plan for the seed example config and exits 0', async () => {
-    const run = await s3d(['-config', EXAMPLE]);
+    const run = await s3d(['-config', EXAMPLE, '-plan']);
     assert.equal(run.code, 0, run.stderr);
     assert.equal(run.stderr, '');
     assert.match(run.stdout, /^mode: +dev: every s3db node, appliance and the gateway on this machine$/m);
@@ -63,7 +63,7 @@ describe('s3d as a child process', { concurrency: true }, () => {
     );
     assert.match(run.stdout, /^appliances: 7 to start \(cluster has 7\)$/m);
     assert.match(run.stdout, /^ {2}node 7: 0\.0\.0\.0:9997, advertised as 127\.0\.0\.1, /m);
-    assert.match(run.stdout, /^gateway: +S3 API over HTTPS on port 443;/m);
+    assert.match(run.stdout, /^gateway: +S3 API over HTTP on port 443;/m);
     assert.match(run.stdout, /^buckets: +datastore, videos$/m);
   });
 
@@ -95,7 +95,7 @@ describe('s3d as a child process', { concurrency: true }, () => {
   });
 
   it('environment variables choose the parts; flags beat them', async () => {
-    const run = await s3d(['-config', DEV, '-db-node', '3'], {
+    const run = await s3d(['-config', DEV, '-db-node', '3', '-plan'], {
       CONFIG: join(tmp, 'missing.toml'),
       DB_ONLY: 'true',
       DB_NODE: '2',
@@ -123,7 +123,18 @@ describe('s3d main() in process', () => {
     const help = await inProcess(['-h']);
     assert.equal(help.code, 0);
     assert.match(help.stdout, /^Usage:/);
-    for (const flag of ['-config', '-backend', '-node', '-db', '-db-node', '-port', '-tls-cert', '-tls-key'])
+    for (const flag of [
+      '-config',
+      '-backend',
+      '-node',
+      '-db',
+      '-db-node',
+      '-port',
+      '-tls-cert',
+      '-tls-key',
+      '-host',
+      '-plan',
+    ])
       assert.match(help.stdout, new RegExp(`^  ${flag}( |$)`, 'm'), flag);
   });
 
@@ -143,10 +154,10 @@ describe('s3d main() in process', () => {
   });
 
   it('PORT and -port set the gateway port; a bad PORT is a usage error', async () => {
-    const fromEnv = await inProcess(['-config', DEV], { PORT: '8443' });
+    const fromEnv = await inProcess(['-config', DEV, '-plan'], { PORT: '8443' });
     assert.equal(fromEnv.code, 0, fromEnv.stderr);
     assert.match(fromEnv.stdout, /on port 8443;/);
-    const fromFlag = await inProcess(['-config', DEV, '--port', '9443'], { PORT: '8443' });
+    const fromFlag = await inProcess(['-config', DEV, '--port', '9443', '-plan'], { PORT: '8443' });
     assert.match(fromFlag.stdout, /on port 9443;/);
     const bad = await inProcess(['-config', DEV], { PORT: 'https' });
     assert.equal(bad.code, 2);
@@ -182,13 +193,18 @@ describe('s3d main() in process', () => {
       `-tls-key ${missingKey}: cannot read: no such file\ns3d: 1 problem; nothing started`,
     );
     await writeFile(missingKey, 'key');
-    const ok = await inProcess(['-config', DEV, '-tls-cert', cert, '-tls-key', missingKey]);
+    const ok = await inProcess(['-config', DEV, '-tls-cert', cert, '-tls-key', missingKey, '-plan']);
     assert.equal(ok.code, 0, ok.stderr);
     assert.match(ok.stdout, new RegExp(`TLS: certificate ${cert}, key ${missingKey}$`, 'm'));
   });
 
   it('-backend filesystem with the default-style config plans a single-node gateway', async () => {
-    const run = await inProcess(['-config', join(ROOT, 'config', 'server.toml'), '-backend=filesystem']);
+    const run = await inProcess([
+      '-config',
+      join(ROOT, 'config', 'server.toml'),
+      '-backend=filesystem',
+      '-plan',
+    ]);
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /^backend: +filesystem \(-backend\)$/m);
     assert.match(run.stdout, new RegExp(`^ {2}objects under ${resolve('data/fs')}$`, 'm'));

@@ -195,7 +195,7 @@ describe('formatPlan', () => {
     );
     assert.match(
       text,
-      /^gateway: +S3 API over HTTPS on port 8443; TLS: cluster certificates in \/srv\/data\/tls$/m,
+      /^gateway: +S3 API over HTTP on port 8443; TLS: none \(give -tls-cert and -tls-key for HTTPS\)$/m,
     );
   });
 });

@@ -1,0 +1,69 @@
+// One appliance (shard node): its shard store on local disk, served over the configured transport.
+import type { ClusterConfig } from '../../shared/config/index.ts';
+import { shardNode } from '../../shared/config/index.ts';
+import { createTransport } from '../../shared/transport/index.ts';
+import { startShardServer } from '../shard-server/server.ts';
+import type { ShardServer } from '../shard-server/server.ts';
+import { ShardStore } from '../store/index.ts';
+import { shardStoreBackend } from './store-backend.ts';
+import { applianceTls } from './tls.ts';
+
+export interface RunningAppliance {
+  id: number;
+  host: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+export async function startAppliance(
+  config: ClusterConfig,
+  id: number,
+  log: (line: string) => void = () => {},
+): Promise<RunningAppliance> {
+  const node = shardNode(config, id);
+  if (node === undefined) throw new Error(`${config.file} has no [[nodes]] entry with id ${id}`);
+  const tls = await applianceTls(config, id);
+  const store = await ShardStore.open({
+    path: node.path,
+    volumeSizeBytes: config.store.volumeSizeBytes,
+    compression: config.store.compression,
+    compactionGarbageRatio: config.store.compactionGarbageRatio,
+  });
+  const report = store.openReport;
+  if (report.rebuilt !== undefined)
+    log(`node ${id}: index rebuilt from the volumes (${report.rebuilt.reason})`);
+  for (const tail of report.truncatedTails)
+    log(`node ${id}: volume ${tail.volume}: cut ${tail.bytes} unacknowledged bytes from its tail`);
+  let server: ShardServer;
+  try {
+    const transport = await createTransport(config.transport.kind);
+    server = await startShardServer({
+      store: shardStoreBackend(store),
+      transport,
+      tls,
+      host: node.host,
+      port: node.port,
+      onError: (err, context) =>
+        log(`node ${id}: ${context.op} from ${context.peer.remoteAddress} failed: ${String(err)}`),
+    });
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  log(
+    `node ${id}: shard server (${config.transport.kind}) on ${node.host}:${server.port}, advertised as ${node.advertiseHost}, data ${node.path}`,
+  );
+  let closing: Promise<void> | undefined;
+  return {
+    id,
+    host: node.host,
+    port: server.port,
+    close: () => {
+      closing ??= (async () => {
+        await server.close();
+        await store.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,11 @@
+export { ManagedChild, ChildStartError } from './child.ts';
+export type { ChildSpec, ChildExit, LineSink } from './child.ts';
+export { Supervisor } from './supervisor.ts';
+export type { SupervisorOptions } from './supervisor.ts';
+export { announceReady, watchSupervisor, hasSupervisor, isReadyMessage } from './readiness.ts';
+export type { ReadyMessage } from './readiness.ts';
+export { onStopSignal } from './signals.ts';
+export type { StopSignal } from './signals.ts';
+export { describeExit, isCleanExit } from './exit-status.ts';
+export type { ExitStatus } from './exit-status.ts';
+export { LineSplitter, DEFAULT_MAX_LINE_BYTES } from './line-splitter.ts';
