@@ -6,8 +6,11 @@ export async function createTransport(kind: TransportKind): Promise<Transport> {
   switch (kind) {
     case 'tls':
       return new TlsTransport();
-    case 'quic':
-      throw new Error('the QUIC transport is not available in this build yet; use [transport] kind = "tls"');
+    case 'quic': {
+      // Loaded on demand: the native QUIC module is only needed when a cluster is configured for it.
+      const { QuicTransport } = await import('./quic-transport.ts');
+      return new QuicTransport();
+    }
     default:
       throw new Error(`unknown transport kind ${JSON.stringify(kind)}`);
   }
