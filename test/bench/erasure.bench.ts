@@ -16,8 +16,17 @@ const TOTAL = 256 * 1024 * 1024;
 const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 8);
 const source = randomFillSync(Buffer.allocUnsafe(TOTAL));
 
+const PASSES = Number(process.env.BENCH_PASSES ?? 3);
+
 function report(name: string, bytes: number, ms: number): void {
   console.log(`BENCH ${name} ${(bytes / 1e6 / (ms / 1000)).toFixed(0)} MB/s`);
+}
+
+/** Fastest of PASSES runs: the machine is shared, the fastest pass is the least disturbed one. */
+async function bestOf(run: () => Promise<number>): Promise<number> {
+  let best = Infinity;
+  for (let i = 0; i < PASSES; i++) best = Math.min(best, await run());
+  return best;
 }
 
 /** Runs `work` once per stripe of the 256 MiB source, keeping IN_FLIGHT stripes going. */
@@ -58,31 +67,37 @@ for (const scheme of [RS_2_1, RS_3_2]) {
   report(
     `erasure_encode_${name}`,
     bytes,
-    await overStripes(scheme, pool, (s) => codec.encode(s, SEGMENT_SIZE)),
+    await bestOf(() => overStripes(scheme, pool, (s) => codec.encode(s, SEGMENT_SIZE))),
   );
   report(
     `erasure_copy_and_encode_${name}`,
     bytes,
-    await overStripes(scheme, pool, (stripe, offset) => {
-      source.copy(stripe.data, 0, offset, offset + stripeBytes);
-      return codec.encode(stripe, SEGMENT_SIZE);
-    }),
+    await bestOf(() =>
+      overStripes(scheme, pool, (stripe, offset) => {
+        source.copy(stripe.data, 0, offset, offset + stripeBytes);
+        return codec.encode(stripe, SEGMENT_SIZE);
+      }),
+    ),
   );
   // Degraded read: the first m data segments are lost (as many as the scheme tolerates, capped at k).
   const present = Array.from({ length: scheme.k + scheme.m }, (_, i) => i >= Math.min(scheme.m, scheme.k));
   report(
     `erasure_reconstruct_${name}_lost${Math.min(scheme.m, scheme.k)}`,
     bytes,
-    await overStripes(scheme, pool, (stripe) => codec.reconstruct(stripe, SEGMENT_SIZE, present)),
+    await bestOf(() =>
+      overStripes(scheme, pool, (stripe) => codec.reconstruct(stripe, SEGMENT_SIZE, present)),
+    ),
   );
   // For comparison: fresh buffers per stripe instead of the pool.
-  const freshMs = await overStripes(scheme, pool, (_stripe, offset) => {
-    const fresh = {
-      data: Buffer.from(source.subarray(offset, offset + stripeBytes)),
-      parity: Buffer.alloc(scheme.m * SEGMENT_SIZE),
-    };
-    return codec.encode(fresh, SEGMENT_SIZE);
-  });
+  const freshMs = await bestOf(() =>
+    overStripes(scheme, pool, (_stripe, offset) => {
+      const fresh = {
+        data: Buffer.from(source.subarray(offset, offset + stripeBytes)),
+        parity: Buffer.alloc(scheme.m * SEGMENT_SIZE),
+      };
+      return codec.encode(fresh, SEGMENT_SIZE);
+    }),
+  );
   report(`erasure_fresh_buffers_encode_${name}`, bytes, freshMs);
 }
 
@@ -93,11 +108,14 @@ for (const scheme of [RS_2_1, RS_3_2]) {
   async function* body() {
     for (let at = 0; at < TOTAL; at += 1024 * 1024) yield source.subarray(at, at + 1024 * 1024);
   }
-  const start = performance.now();
-  const encoder = new ObjectEncoder({ geometry });
-  for await (const stripe of encoder.encode(body())) stripe.release();
+  const ms = await bestOf(async () => {
+    const start = performance.now();
+    const encoder = new ObjectEncoder({ geometry });
+    for await (const stripe of encoder.encode(body())) stripe.release();
+    return performance.now() - start;
+  });
   const name = schemeName(scheme)
     .replace(/[(),]/g, (c) => (c === ',' ? '_' : ''))
     .toLowerCase();
-  report(`datapath_object_encoder_with_md5_${name}`, TOTAL, performance.now() - start);
+  report(`datapath_object_encoder_with_md5_${name}`, TOTAL, ms);
 }
