@@ -269,3 +269,37 @@ export function decodeMessage(bytes: Uint8Array): Message {
   r.end();
   return m;
 }
+
+/**
+ * JSON form of a message (for logs, debugging or a JSON transport): byte fields become {"$b64": "..."}.
+ * messageFromJson validates the result as strictly as decodeMessage.
+ */
+export function messageToJson(m: Message): string {
+  return JSON.stringify(m, (_key, value: unknown) =>
+    value instanceof Uint8Array ? { $b64: Buffer.from(value).toString('base64') } : value,
+  );
+}
+
+export function messageFromJson(json: string): Message {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(json, (_key, value: unknown) => {
+      if (value !== null && typeof value === 'object' && '$b64' in value) {
+        const b64 = (value as { $b64: unknown }).$b64;
+        if (typeof b64 !== 'string') throw new RaftCodecError('$b64 must be a string');
+        return new Uint8Array(Buffer.from(b64, 'base64'));
+      }
+      return value;
+    });
+  } catch (err) {
+    if (err instanceof RaftCodecError) throw err;
+    throw new RaftCodecError(`invalid JSON message: ${(err as Error).message}`);
+  }
+  // Re-encoding checks every field's presence and type; decoding then yields exactly the known fields.
+  try {
+    return decodeMessage(encodeMessage(parsed as Message));
+  } catch (err) {
+    if (err instanceof RaftCodecError) throw err;
+    throw new RaftCodecError(`invalid JSON message: ${(err as Error).message}`);
+  }
+}

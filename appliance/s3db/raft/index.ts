@@ -3,4 +3,4 @@ export * from './types.ts';
 export * from './errors.ts';
 export { RaftNode } from './node.ts';
 export { encodeConfChange, decodeConfChange } from './membership.ts';
-export { encodeMessage, decodeMessage } from './codec.ts';
+export { encodeMessage, decodeMessage, messageToJson, messageFromJson } from './codec.ts';

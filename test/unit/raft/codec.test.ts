@@ -1,7 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { decodeMessage, encodeMessage } from '../../../appliance/s3db/raft/codec.ts';
+import {
+  decodeMessage,
+  encodeMessage,
+  messageFromJson,
+  messageToJson,
+} from '../../../appliance/s3db/raft/codec.ts';
 import { RaftCodecError } from '../../../appliance/s3db/raft/errors.ts';
 import type { Entry, Message } from '../../../appliance/s3db/raft/types.ts';
 
@@ -126,4 +131,21 @@ test('random garbage never throws anything but RaftCodecError', () => {
 test('encoding refuses values that cannot be represented', () => {
   assert.throws(() => encodeMessage({ type: 'timeoutNow', from: 1, to: 2, term: -1 }), RaftCodecError);
   assert.throws(() => encodeMessage({ type: 'timeoutNow', from: 1.5, to: 2, term: 1 }), RaftCodecError);
+});
+
+test('JSON form round-trips every message and rejects malformed ones', () => {
+  fc.assert(
+    fc.property(message, (m) => {
+      assert.deepEqual(messageFromJson(messageToJson(m)), plain(m));
+    }),
+    { numRuns: 500 },
+  );
+  assert.throws(() => messageFromJson('{'), RaftCodecError);
+  assert.throws(() => messageFromJson('{"type":"heartbeat","from":1,"to":2,"term":3}'), RaftCodecError);
+  assert.throws(() => messageFromJson('{"type":"nope","from":1,"to":2,"term":3}'), RaftCodecError);
+  assert.throws(
+    () => messageFromJson('{"type":"readIndex","from":1,"to":2,"term":3,"context":{"$b64":5}}'),
+    RaftCodecError,
+  );
+  assert.throws(() => messageFromJson('null'), RaftCodecError);
 });
