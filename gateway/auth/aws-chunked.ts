@@ -39,7 +39,7 @@ type State = 'size-line' | 'data' | 'data-crlf' | 'trailers' | 'done';
 
 const CR = 0x0d;
 const LF = 0x0a;
-const HEX_SIZE = /^[0-9a-fA-F]{1,15}$/;
+const HEX_SIZE = /^[0-9a-fA-F]{1,13}$/; // ≤ 2^52: exact as a JS number
 const HEX_SIGNATURE = /^[0-9a-fA-F]{64}$/;
 
 function framing(message: string): S3AuthError {

@@ -174,6 +174,8 @@ export class VerifiedBody implements AsyncIterable<Buffer> {
     if (this.started) throw new Error('VerifiedBody can be iterated only once');
     this.started = true;
     let finished = false;
+    let decoded:
+      AsyncGenerator<Buffer, { trailers: Array<[string, string]> } | undefined, undefined> | undefined;
     try {
       const e = this.expect;
       const sha256: Hash | undefined = e.contentSha256 ? createHash('sha256') : undefined;
@@ -186,7 +188,7 @@ export class VerifiedBody implements AsyncIterable<Buffer> {
       ]) {
         if (algorithm && !sums.has(algorithm)) sums.set(algorithm, createChecksummer(algorithm));
       }
-      const decoded = e.chunked ? decodeAwsChunked(this.source, e.chunked) : plain(this.source);
+      decoded = e.chunked ? decodeAwsChunked(this.source, e.chunked) : plain(this.source);
       let length = 0;
       let step = await decoded.next();
       while (!step.done) {
@@ -246,8 +248,10 @@ export class VerifiedBody implements AsyncIterable<Buffer> {
       this.reject(error);
       throw error;
     } finally {
-      if (!finished)
+      if (!finished) {
         this.reject(new S3AuthError('IncompleteBody', 'The request body was not read to its end.'));
+        await decoded?.return(undefined).catch(() => undefined); // lets the source stream clean up
+      }
     }
   }
 

@@ -101,10 +101,6 @@ export function payloadModeOf(value: string): PayloadMode {
   );
 }
 
-function singleHeader(values: ReadonlyMap<string, string>, name: string): string | undefined {
-  return values.get(name);
-}
-
 interface ParsedCredential {
   accessKeyId: string;
   date: string;
@@ -261,12 +257,12 @@ export function parseAuthorizationHeader(value: string): {
 }
 
 function requestDateFromHeaders(values: ReadonlyMap<string, string>): { amzDate: string; time: Date } {
-  const amz = singleHeader(values, 'x-amz-date');
+  const amz = values.get('x-amz-date');
   if (amz !== undefined) {
     const time = parseAmzDate(amz);
     if (time) return { amzDate: amz, time };
   } else {
-    const http = singleHeader(values, 'date');
+    const http = values.get('date');
     const time = http === undefined ? undefined : parseHttpDate(http);
     if (time) return { amzDate: formatAmzDate(time), time };
   }
@@ -394,7 +390,7 @@ export function verifyPresignedQuery(
   if (algorithm !== ALGORITHM) throw queryError(`X-Amz-Algorithm only supports "${ALGORITHM}"`);
   if (!/^\d{1,7}$/.test(expiresText)) throw queryError('X-Amz-Expires should be a number');
   const expires = Number(expiresText);
-  if (expires < 1) throw queryError('X-Amz-Expires must be non-negative');
+  if (expires < 1) throw queryError('X-Amz-Expires must be at least 1 second');
   if (expires > MAX_PRESIGN_EXPIRES_SECONDS) {
     throw queryError('X-Amz-Expires must be less than a week (in seconds) that is 604800');
   }

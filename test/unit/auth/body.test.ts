@@ -178,3 +178,19 @@ test('decodedLength, body and verified() for callers that want the { body, verif
   await body.verified();
   assert.deepEqual(Buffer.concat(parts), data);
 });
+
+test('stopping early closes the source (the request stream can be cleaned up)', async () => {
+  let closed = false;
+  async function* source(): AsyncGenerator<Buffer> {
+    try {
+      yield data.subarray(0, 5);
+      yield data.subarray(5);
+    } finally {
+      closed = true;
+    }
+  }
+  const body = decodeBody(req({}), verified('UNSIGNED-PAYLOAD', 'unsigned'), source());
+  for await (const _ of body) break;
+  assert.equal(closed, true);
+  await assert.rejects(body.result, { code: 'IncompleteBody' });
+});
