@@ -4,8 +4,7 @@
 // Prints `LISTENING <url>` on stdout once it accepts connections; SIGTERM/SIGINT close it cleanly.
 import { readFile } from 'node:fs/promises';
 import { loadConfig } from '../shared/config/index.ts';
-import { FilesystemBackend } from './backend/filesystem/index.ts';
-import { startGatewayServer } from './server.ts';
+import { startFilesystemGatewayServer } from './start-filesystem.ts';
 
 function flags(argv: readonly string[]): Map<string, string> {
   const result = new Map<string, string>();
@@ -28,18 +27,15 @@ function flags(argv: readonly string[]): Map<string, string> {
 async function main(): Promise<void> {
   const args = flags(process.argv.slice(2));
   const config = await loadConfig(args.get('config') ?? 'config/server.toml');
-  const backend = await FilesystemBackend.open({ basePath: args.get('base-path') ?? config.basePath });
   const certPath = args.get('tls-cert');
   const keyPath = args.get('tls-key');
   if ((certPath === undefined) !== (keyPath === undefined))
     throw new Error('-tls-cert and -tls-key go together');
-  const server = await startGatewayServer({
-    backend,
-    credentials: config.auth,
+  const basePath = args.get('base-path');
+  const server = await startFilesystemGatewayServer(config, {
     port: Number(args.get('port') ?? '443'),
     host: args.get('host') ?? '127.0.0.1',
-    region: config.region,
-    ...(config.gateway.domain === undefined ? {} : { domain: config.gateway.domain }),
+    ...(basePath === undefined ? {} : { basePath }),
     ...(certPath !== undefined && keyPath !== undefined
       ? { tls: { cert: await readFile(certPath), key: await readFile(keyPath) } }
       : {}),

@@ -152,6 +152,7 @@ export class FilesystemBackend implements Backend {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.dirSyncer.close();
     await unlink(join(this.base, LOCK_FILE)).catch(() => undefined);
   }
 
@@ -272,6 +273,7 @@ export class FilesystemBackend implements Backend {
       const bucket = await this.requireBucket(name);
       if (bucket.index.size > 0) throw BucketNotEmpty(name);
       const graveyard = this.tempPath();
+      await this.dirSyncer.forget(this.bucketDir(name));
       await rename(this.bucketDir(name), graveyard);
       await fsyncDirectory(this.base);
       this.buckets.delete(name);
