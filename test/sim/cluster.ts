@@ -223,7 +223,7 @@ export class Simulation {
       preVote: true,
       checkQuorum: true,
       maxSizePerMsg: 4096,
-      maxInflight: 8,
+      maxInflight: 2,
       random,
       storage: {
         hardState: { ...n.disk.hardState },
@@ -444,7 +444,7 @@ export class Simulation {
       if (lost) {
         this.stats.messagesDropped++;
         // The transport knows a send failed: tell the sender, as a driver would.
-        if (sender?.raft !== undefined && this.rng.chance(0.5)) {
+        if (sender?.raft !== undefined && this.rng.chance(0.1)) {
           if (f.isSnapshot) sender.raft.reportSnapshot(f.to, false);
           else sender.raft.reportUnreachable(f.to);
           this.drain(sender);

@@ -14,6 +14,10 @@ export class Inflights {
     while (n < this.indexes.length && this.indexes[n]! <= index) n++;
     if (n > 0) this.indexes.splice(0, n);
   }
+  /** Frees the oldest slot: lets one more append out when the window is stuck full (its acks were lost). */
+  freeFirstOne(): void {
+    this.indexes.shift();
+  }
   full(): boolean {
     return this.indexes.length >= this.capacity;
   }

@@ -605,7 +605,7 @@ export class Raft {
   private handleHeartbeatResponse(m: HeartbeatResponseMessage, pr: Progress): void {
     pr.recentActive = true;
     pr.probeSent = false;
-    if (pr.state === 'replicate' && pr.inflights.full()) pr.inflights.freeLE(pr.match);
+    if (pr.state === 'replicate' && pr.inflights.full()) pr.inflights.freeFirstOne();
     if (pr.match < this.log.lastIndex()) this.sendAppend(m.from);
     if (m.context.length === 0) return;
     if (!this.readOnly.hasQuorum(m.context, m.from, this.voters)) return;

@@ -371,3 +371,16 @@ test('bad input: invalid config and misuse throw typed errors', () => {
 function emptyStorage() {
   return { hardState: { term: 0, vote: 0, commit: 0 }, entries: [] };
 }
+
+test('a follower whose appends were all lost recovers once heartbeats flow (full in-flight window)', () => {
+  const c = new TestCluster([1, 2, 3], { maxInflight: 2 });
+  c.elect(1);
+  c.propose(1, 'a');
+  for (let i = 0; i < 6; i++) {
+    c.node(1).raft.propose(enc(`lost${i}`));
+    c.process(1);
+    c.deliverAll((m) => !(m.type === 'append' && m.to === 3));
+  }
+  c.tickAll(10);
+  assert.deepEqual(c.appliedData(3), ['a', 'lost0', 'lost1', 'lost2', 'lost3', 'lost4', 'lost5']);
+});

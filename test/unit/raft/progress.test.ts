@@ -18,6 +18,12 @@ test('inflights: bounded window freed by acks', () => {
   inf.freeLE(7);
   assert.equal(inf.count(), 1);
   assert.ok(!inf.full());
+  inf.add(11);
+  inf.add(13);
+  inf.freeFirstOne();
+  assert.equal(inf.count(), 2);
+  inf.freeLE(11);
+  assert.equal(inf.count(), 1, 'the freed slot was the oldest (9)');
 });
 
 test('probe → replicate, pausing and back-off', () => {
