@@ -137,3 +137,28 @@ export function sliceChunk(
     return Buffer.from(segment.buffer, segment.byteOffset + start, end - start);
   });
 }
+
+/**
+ * Fetches for a degraded read of one chunk plan when the shards in `unavailable` cannot be read
+ * (node down, timeout, CRC failures): k readable shards, data shards first, each for every stripe
+ * of the plan. Decode each stripe with decodeStripe, then slice its data segments with sliceChunk.
+ */
+export function degradedFetches(
+  plan: ChunkRangePlan,
+  scheme: { readonly k: number; readonly m: number },
+  unavailable: ReadonlySet<number>,
+): ShardFetch[] {
+  const readable = Array.from({ length: scheme.k + scheme.m }, (_, i) => i).filter(
+    (i) => !unavailable.has(i),
+  );
+  if (readable.length < scheme.k) {
+    throw new DataPathError(
+      'TOO_FEW_SEGMENTS',
+      `chunk ${plan.chunkIndex}: only ${readable.length} of ${scheme.k + scheme.m} shards readable, RS(${scheme.k},${scheme.m}) needs ${scheme.k}`,
+    );
+  }
+  const segmentCount = plan.lastStripe - plan.firstStripe + 1;
+  return readable
+    .slice(0, scheme.k)
+    .map((shardIndex) => ({ shardIndex, firstSegment: plan.firstStripe, segmentCount }));
+}
