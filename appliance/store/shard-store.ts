@@ -6,6 +6,7 @@
 import { mkdir, open, stat, statfs, truncate } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { StoreError } from './errors.ts';
 import {
   CorruptSegmentError,
   DiskFullError,
@@ -59,6 +60,7 @@ import type { ShardKey } from './shard-key.ts';
 import { createVolumeFile, fsyncDir, listVolumeIds, removeFileIfExists, volumePath } from './volume-files.ts';
 import { VolumeReaders } from './volume-readers.ts';
 import { compactVolume } from './compaction.ts';
+import { scanVolume } from './volume-scanner.ts';
 import type { CompactionResult } from './compaction.ts';
 import { scrubVolumes } from './scrub.ts';
 import type { ScrubProgress, ScrubReport } from './scrub.ts';
@@ -197,6 +199,8 @@ export class ShardStore {
   private readonly queue: Job[] = [];
   private draining: Promise<void> | null = null;
   private compacting: Promise<void> = Promise.resolve();
+  /** Set when a sync failed after the index moved on: the store refuses work until it is reopened. */
+  private failed: StoreError | null = null;
   private closed = false;
   /** Volume infos changed outside a successful commit (e.g. sealed by a failed one) and not yet persisted. */
   private readonly dirtyVolumes = new Set<number>();
@@ -285,7 +289,43 @@ export class ShardStore {
     } catch (err) {
       return `index unreadable: ${err instanceof Error ? err.message : String(err)}`;
     }
-    return await this.reconcileVolumes();
+    const unreconciled = await this.reconcileVolumes();
+    if (unreconciled !== null) return unreconciled;
+    return await this.verifyLastCommit();
+  }
+
+  /**
+   * The last group commit synced its volumes and its index in parallel. After a power loss the index may
+   * have survived while volume bytes did not: re-check that commit's records, and rebuild if they are bad.
+   */
+  private async verifyLastCommit(): Promise<string | null> {
+    const value = await this.db.get(metaKey('lastCommit'));
+    if (value === undefined) return null;
+    let ranges: Array<{ volume: number; start: number; end: number }>;
+    try {
+      ranges = JSON.parse(value.toString('utf8')) as typeof ranges;
+    } catch {
+      return 'last commit marker unreadable';
+    }
+    for (const r of ranges) {
+      const info = this.volumes.get(r.volume);
+      if (info === undefined || info.state === 'retired') continue;
+      if (r.end > info.committedBytes)
+        return `last commit of volume ${r.volume} ends past its committed size`;
+      const fh = await open(volumePath(this.volumesDir, r.volume), 'r');
+      try {
+        let at = r.start;
+        for await (const item of scanVolume(fh, { start: r.start, end: r.end, verifyPayload: true })) {
+          if (item.type === 'record' && item.payload === 'ok') at = item.offset + item.length;
+          else if (item.type !== 'end')
+            return `last commit of volume ${r.volume} did not reach the disk intact`;
+        }
+        if (at !== r.end) return `last commit of volume ${r.volume} did not reach the disk intact`;
+      } finally {
+        await fh.close();
+      }
+    }
+    return null;
   }
 
   /** Makes the volume files match the index: finishes retirements, drops orphans, cuts unacknowledged tails. */
@@ -425,6 +465,8 @@ export class ShardStore {
         }
         continue;
       }
+      // Let writers woken by the previous commit queue their next record, so it joins this commit.
+      await new Promise((resolve) => setImmediate(resolve));
       const batch: Array<PutJob | DeleteJob> = [];
       let bytes = 0;
       while (this.queue.length > 0) {
@@ -629,19 +671,37 @@ export class ShardStore {
       this.active = { id: newest.id, fh: newest.fh, tail: VOLUME_HEADER_BYTES };
     }
 
+    let indexWritten = false;
     try {
       if (writes.size > 0) {
         await this.checkFreeSpace(totalBytes);
         for (const write of writes.values())
           await writeFully(write.fh, write.buffers, write.start, write.bytes);
-        await Promise.all([...writes.values()].map((w) => w.fh.datasync()));
       }
       for (const id of this.dirtyVolumes) if (!infos.has(id)) infos.set(id, cloneInfo(this.volumes.get(id)!));
       for (const v of infos.values())
         ops.push({ type: 'put', key: volumeKey(v.id), value: encodeVolumeInfo(v) });
       ops.push({ type: 'put', key: metaKey('seq'), value: encodeU64(seq) });
-      await this.db.batch(ops, { sync: true });
+      const ranges = [...writes.entries()].map(([volume, w]) => ({
+        volume,
+        start: w.start,
+        end: w.start + w.bytes,
+      }));
+      ops.push({ type: 'put', key: metaKey('lastCommit'), value: Buffer.from(JSON.stringify(ranges)) });
+      // The volume sync and the index sync run side by side: both finish before anything is acknowledged.
+      // If power fails in between, open() re-verifies the records of the last commit (see verifyLastCommit).
+      await Promise.all([
+        ...[...writes.values()].map((w) => w.fh.datasync()),
+        this.db.batch(ops, { sync: true }).then(() => {
+          indexWritten = true;
+        }),
+      ]);
     } catch (err) {
+      if (indexWritten) {
+        // The index already points at records whose sync failed: stop here; open() sorts it out.
+        this.failed = toStoreIoError(err, 'syncing a volume');
+        throw this.failed;
+      }
       // Nothing of this batch is acknowledged: cut the volumes back to their committed ends.
       for (const [id, write] of writes) {
         await write.fh.truncate(write.start).catch(() => undefined);
@@ -844,6 +904,7 @@ export class ShardStore {
 
   private assertOpen(): void {
     if (this.closed) throw new StoreClosedError();
+    if (this.failed !== null) throw this.failed;
   }
 }
 

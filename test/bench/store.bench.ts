@@ -1,0 +1,143 @@
+/**
+ * Shard store benchmarks (npm run bench:store). Prints `BENCH <name> <value> <unit>` lines.
+ * STORE_BENCH_DIR picks the disk (default: os.tmpdir()); STORE_BENCH_MB scales the sequential runs.
+ */
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ShardStore } from '../../appliance/store/index.ts';
+import type { ShardKey } from '../../appliance/store/index.ts';
+
+const baseDir = process.env.STORE_BENCH_DIR ?? tmpdir();
+const seqMiB = Number(process.env.STORE_BENCH_MB ?? 256);
+const SHARD = 8 * 1024 * 1024;
+const SEG = 64 * 1024;
+
+function bench(name: string, value: number, unit: string): void {
+  console.log(`BENCH ${name} ${value.toFixed(value >= 100 ? 0 : 2)} ${unit}`);
+}
+
+function key(i: number): ShardKey {
+  const versionId = randomBytes(16);
+  return { versionId, chunkIndex: i, shardIndex: 0 };
+}
+
+function segmentsOf(data: Buffer): Buffer[] {
+  const out: Buffer[] = [];
+  for (let at = 0; at < data.byteLength; at += SEG)
+    out.push(data.subarray(at, Math.min(at + SEG, data.byteLength)));
+  return out;
+}
+
+function ddMBps(dir: string): number {
+  const file = join(dir, 'dd.bin');
+  const start = process.hrtime.bigint();
+  const res = spawnSync('dd', ['if=/dev/zero', `of=${file}`, 'bs=1M', `count=${seqMiB}`, 'conv=fsync'], {
+    stdio: 'ignore',
+  });
+  const secs = Number(process.hrtime.bigint() - start) / 1e9;
+  spawnSync('rm', ['-f', file]);
+  if (res.status !== 0) throw new Error('dd failed');
+  return (seqMiB * 1024 * 1024) / 1e6 / secs;
+}
+
+async function sequential(dir: string, writers: number): Promise<{ mbps: number; keys: ShardKey[] }> {
+  const store = await ShardStore.open({ path: dir });
+  const data = randomBytes(SHARD);
+  const segments = segmentsOf(data);
+  const total = Math.max(writers, Math.floor((seqMiB * 1024 * 1024) / SHARD));
+  const keys: ShardKey[] = [];
+  let next = 0;
+  const start = process.hrtime.bigint();
+  await Promise.all(
+    Array.from({ length: writers }, async () => {
+      while (next < total) {
+        const k = key(next++);
+        await store.put(k, { rsData: 4, rsParity: 2 }, segments);
+        keys.push(k);
+      }
+    }),
+  );
+  const secs = Number(process.hrtime.bigint() - start) / 1e9;
+  await store.close();
+  return { mbps: (total * SHARD) / 1e6 / secs, keys };
+}
+
+async function smallShards(dir: string, concurrency: number, count: number): Promise<number> {
+  const store = await ShardStore.open({ path: dir });
+  const data = randomBytes(4096);
+  let next = 0;
+  const start = process.hrtime.bigint();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) {
+        next++;
+        await store.put(key(next), { rsData: 4, rsParity: 2 }, [data]);
+      }
+    }),
+  );
+  const secs = Number(process.hrtime.bigint() - start) / 1e9;
+  await store.close();
+  return count / secs;
+}
+
+async function randomReads(
+  dir: string,
+  keys: ShardKey[],
+  concurrency: number,
+  count: number,
+): Promise<{ mbps: number; p99: number; p50: number }> {
+  const store = await ShardStore.open({ path: dir });
+  const segments = SHARD / SEG;
+  const latencies: number[] = [];
+  let done = 0;
+  const start = process.hrtime.bigint();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (done < count) {
+        done++;
+        const k = keys[Math.floor(Math.random() * keys.length)]!;
+        const t0 = process.hrtime.bigint();
+        await store.readSegments(k, Math.floor(Math.random() * segments), 1);
+        latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      }
+    }),
+  );
+  const secs = Number(process.hrtime.bigint() - start) / 1e9;
+  await store.close();
+  latencies.sort((a, b) => a - b);
+  return {
+    mbps: (count * SEG) / 1e6 / secs,
+    p50: latencies[Math.floor(latencies.length * 0.5)]!,
+    p99: latencies[Math.floor(latencies.length * 0.99)]!,
+  };
+}
+
+const root = await mkdtemp(join(baseDir, 'predastore-bench-'));
+try {
+  // The disk is shared with other work: dd runs right before and after each store run, and the store is
+  // compared with the mean of the two.
+  let many: { mbps: number; keys: ShardKey[] } = { mbps: 0, keys: [] };
+  for (const writers of [1, 16]) {
+    const ddBefore = ddMBps(root);
+    const run = await sequential(join(root, `seq${writers}`), writers);
+    const ddAfter = ddMBps(root);
+    const dd = (ddBefore + ddAfter) / 2;
+    bench(`store.dd_1MiB_conv_fsync_around_${writers}_writer`, dd, 'MB/s');
+    bench(`store.put_8MiB_${writers}_writer`, run.mbps, 'MB/s');
+    bench(`store.put_8MiB_${writers}_writer_vs_dd`, (100 * run.mbps) / dd, '%');
+    if (writers === 16) many = run;
+  }
+  const small = await smallShards(join(root, 'small'), 64, Number(process.env.STORE_BENCH_SMALL ?? 10_000));
+  bench('store.put_4KiB_64_concurrent', small, 'shards/s');
+  for (const c of [1, 16]) {
+    const reads = await randomReads(join(root, 'seq16'), many.keys, c, 4000);
+    bench(`store.read_64KiB_random_c${c}`, reads.mbps, 'MB/s');
+    bench(`store.read_64KiB_random_c${c}_p50`, reads.p50, 'ms');
+    bench(`store.read_64KiB_random_c${c}_p99`, reads.p99, 'ms');
+  }
+} finally {
+  await rm(root, { recursive: true, force: true });
+}
