@@ -292,10 +292,10 @@ export async function startShardServer(options: ShardServerOptions): Promise<Sha
   }
 
   async function handlePut(body: PutShardRequest, framed: FramedStream, signal: AbortSignal): Promise<void> {
-    if (body.totalBytes > limits.maxShardBytes) {
+    if (body.totalBytes > Math.min(limits.maxShardBytes, limits.putMemoryBytes)) {
       throw new RequestFailure(
         Status.BAD_REQUEST,
-        `shard of ${body.totalBytes} bytes exceeds ${limits.maxShardBytes}`,
+        `shard of ${body.totalBytes} bytes exceeds this appliance's limit of ${Math.min(limits.maxShardBytes, limits.putMemoryBytes)}`,
       );
     }
     if (body.segmentCount === 0)

@@ -143,7 +143,7 @@ export class ShardClient {
       let bytes = 0;
       for (;;) {
         const frame = await framed.next();
-        if (frame === null) throw new ShardProtocolError(label, 'FETCH stream ended before END');
+        if (frame === null) throw new ShardConnectionLostError(label, 'FETCH stream ended before END');
         if (frame.type === FrameType.SEGMENT) {
           const seg = decodeSegment(frame.payload);
           const expected = header.firstSegment + segments.length;
@@ -241,7 +241,7 @@ export class ShardClient {
 
   private async readResponse(framed: FramedStream, label: string): Promise<ResponseBody> {
     const frame = await framed.next();
-    if (frame === null) throw new ShardProtocolError(label, 'stream ended without a response');
+    if (frame === null) throw new ShardConnectionLostError(label, 'stream ended without a response');
     if (frame.type === FrameType.ERROR) {
       const e = decodeError(frame.payload);
       throw errorForStatus(label, e.status, e.message);

@@ -11,6 +11,7 @@ import {
   type QUICStream,
 } from '@matrixai/quic';
 import type { QUICConfig } from '@matrixai/quic';
+import Logger, { LogLevel } from '@matrixai/logger';
 import {
   DEAD_PEER_TIMEOUT_MS,
   KEEP_ALIVE_INTERVAL_MS,
@@ -111,6 +112,67 @@ function transportError(err: unknown, describe: string): TransportError {
   );
 }
 
+/** The library logs every closed connection at INFO; only its warnings and errors are worth a line. */
+const quicLogger = new Logger('quic', LogLevel.WARN);
+
+/** Open streams of one connection, so they all fail at once when the connection dies. */
+class StreamSet {
+  private readonly streams = new Set<QuicDuplexStream>();
+  add(stream: QuicDuplexStream, raw: QUICStream): void {
+    this.streams.add(stream);
+    void raw.closedP.finally(() => this.streams.delete(stream));
+  }
+  failAll(err: TransportError): void {
+    for (const s of this.streams) s.fail(err);
+    this.streams.clear();
+  }
+}
+
+/**
+ * Application-level heartbeat on the first stream of every connection (QUIC stream 0): the client sends a
+ * small ping every KEEP_ALIVE_INTERVAL_MS and the server echoes it. QUIC's own idle timeout is not enough: with
+ * data in flight, quiche keeps retransmitting to a dead peer for several seconds before it gives up.
+ */
+function heartbeat(raw: QUICStream, role: 'client' | 'server', onDead: () => void): () => void {
+  const reader = raw.readable.getReader();
+  const writer = raw.writable.getWriter();
+  reader.closed.catch(() => undefined);
+  writer.closed.catch(() => undefined);
+  let lastHeard = Date.now();
+  let stopped = false;
+  const ping = Buffer.alloc(8);
+  void (async () => {
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done || stopped) return;
+        lastHeard = Date.now();
+        if (role === 'server') writer.write(value).catch(() => undefined);
+      }
+    } catch {
+      // the connection is going away; the timer below or the connection's own close handles it
+    }
+  })();
+  const timer = setInterval(() => {
+    if (stopped) return;
+    if (Date.now() - lastHeard > DEAD_PEER_TIMEOUT_MS) {
+      stop();
+      onDead();
+      return;
+    }
+    if (role === 'client') {
+      ping.writeDoubleBE(Date.now());
+      writer.write(Buffer.from(ping)).catch(() => undefined);
+    }
+  }, KEEP_ALIVE_INTERVAL_MS);
+  timer.unref();
+  const stop = (): void => {
+    stopped = true;
+    clearInterval(timer);
+  };
+  return stop;
+}
+
 class QuicDuplexStream implements DuplexStream {
   private readonly reader: ReadableStreamDefaultReader<Uint8Array>;
   private readonly writer: WritableStreamDefaultWriter<Uint8Array>;
@@ -131,6 +193,8 @@ class QuicDuplexStream implements DuplexStream {
     if (this.aborted) throw this.aborted;
     try {
       const { value, done } = await this.reader.read();
+      // fail() cancels the reader, which ends a pending read as "done": that is a failure, not a clean end.
+      if (this.aborted) throw this.aborted;
       return done ? null : value;
     } catch (err) {
       throw this.aborted ?? transportError(err, this.describe);
@@ -156,14 +220,18 @@ class QuicDuplexStream implements DuplexStream {
   }
 
   abort(reason?: Error): void {
-    if (this.aborted) return;
-    this.aborted = new TransportError(
-      'STREAM_RESET',
-      `${this.describe}: ${reason?.message ?? 'aborted locally'}`,
+    this.fail(
+      new TransportError('STREAM_RESET', `${this.describe}: ${reason?.message ?? 'aborted locally'}`),
     );
-    this.reader.cancel(this.aborted).catch(() => undefined);
-    this.writer.abort(this.aborted).catch(() => undefined);
-    void this.stream.destroy({ force: true, reason: this.aborted }).catch(() => undefined);
+  }
+
+  /** Fails pending and later reads and writes with `err`, and resets the QUIC stream. */
+  fail(err: TransportError): void {
+    if (this.aborted) return;
+    this.aborted = err;
+    this.reader.cancel(err).catch(() => undefined);
+    this.writer.abort(err).catch(() => undefined);
+    void this.stream.destroy({ force: true, reason: err }).catch(() => undefined);
   }
 }
 
@@ -190,6 +258,7 @@ class QuicConnection implements TransportConnection {
   private listeners: Array<(err?: Error) => void> = [];
   private isClosed = false;
   private closeError: Error | undefined;
+  private readonly streams = new StreamSet();
 
   constructor(
     private readonly client: QUICClient,
@@ -206,7 +275,15 @@ class QuicConnection implements TransportConnection {
     );
     client.addEventListener(events.EventQUICClientDestroyed.name, () => this.markClosed(), { once: true });
     void connection.closedP.then(() => this.markClosed());
+    this.stopHeartbeat = heartbeat(connection.newStream('bidi'), 'client', () => {
+      this.closeError = new TransportError(
+        'CONNECTION_LOST',
+        `${describe}: peer silent for more than ${DEAD_PEER_TIMEOUT_MS} ms`,
+      );
+      this.markClosed();
+    });
   }
+  private readonly stopHeartbeat: () => void;
 
   get closed(): boolean {
     return this.isClosed || this.client.closed;
@@ -215,6 +292,12 @@ class QuicConnection implements TransportConnection {
   private markClosed(): void {
     if (this.isClosed) return;
     this.isClosed = true;
+    this.stopHeartbeat?.();
+    this.streams.failAll(
+      this.closeError instanceof TransportError
+        ? this.closeError
+        : new TransportError('CONNECTION_LOST', `${this.describe}: connection closed`),
+    );
     const listeners = this.listeners;
     this.listeners = [];
     for (const l of listeners) l(this.closeError);
@@ -231,7 +314,10 @@ class QuicConnection implements TransportConnection {
     if (this.closed)
       throw this.closeError ?? new TransportError('CLOSED', `${this.describe}: connection is closed`);
     try {
-      return new QuicDuplexStream(this.client.connection.newStream('bidi'), this.describe);
+      const raw = this.client.connection.newStream('bidi');
+      const stream = new QuicDuplexStream(raw, this.describe);
+      this.streams.add(stream, raw);
+      return stream;
     } catch (err) {
       throw transportError(err, this.describe);
     }
@@ -268,12 +354,13 @@ export class QuicTransport implements Transport {
   constructor(private readonly tuning: QuicTuning = DEFAULT_QUIC_TUNING) {}
 
   async listen(options: ListenOptions, onStream: StreamHandler): Promise<TransportListener> {
-    const socket = new QUICSocket({});
+    const socket = new QUICSocket({ logger: quicLogger });
     await socket.start({ host: options.host, port: options.port });
     tuneUdpSocket(socket, this.tuning.socketBufferBytes);
     const hmacKey = webcrypto.getRandomValues(new Uint8Array(32));
     const server = new QUICServer({
       socket,
+      logger: quicLogger,
       crypto: { key: hmacKey.buffer, ops: serverCryptoOps },
       config: {
         ...quicConfig(this.tuning, options.maxStreamsPerConnection ?? 64),
@@ -285,11 +372,28 @@ export class QuicTransport implements Transport {
     server.addEventListener(events.EventQUICServerError.name, () => undefined);
     server.addEventListener(events.EventQUICServerConnection.name, (evt: Event) => {
       const connection = (evt as events.EventQUICServerConnection).detail;
+      const streams = new StreamSet();
+      const peer = peerInfo(connection);
+      const describe = `quic from ${peer.remoteAddress}:${peer.remotePort}`;
       connection.addEventListener(events.EventQUICConnectionError.name, () => undefined);
+      let stopHeartbeat: (() => void) | undefined;
+      void connection.closedP.then(() => {
+        stopHeartbeat?.();
+        streams.failAll(new TransportError('CONNECTION_LOST', `${describe}: connection closed`));
+      });
       connection.addEventListener(events.EventQUICConnectionStream.name, (sevt: Event) => {
-        const stream = (sevt as events.EventQUICConnectionStream).detail;
-        const peer = peerInfo(connection);
-        onStream(new QuicDuplexStream(stream, `stream from ${peer.remoteAddress}:${peer.remotePort}`), peer);
+        const raw = (sevt as events.EventQUICConnectionStream).detail;
+        if (raw.streamId === 0) {
+          // The client's first stream carries the heartbeat, not a request.
+          stopHeartbeat = heartbeat(raw, 'server', () => {
+            streams.failAll(new TransportError('CONNECTION_LOST', `${describe}: peer silent`));
+            void connection.stop({ force: true }).catch(() => undefined);
+          });
+          return;
+        }
+        const stream = new QuicDuplexStream(raw, describe);
+        streams.add(stream, raw);
+        onStream(stream, peer);
       });
     });
     await server.start({ host: options.host, port: options.port });
@@ -298,7 +402,7 @@ export class QuicTransport implements Transport {
 
   async connect(options: ConnectOptions): Promise<TransportConnection> {
     const describe = `quic://${options.host}:${options.port}`;
-    const socket = new QUICSocket({});
+    const socket = new QUICSocket({ logger: quicLogger });
     await socket.start({ host: options.host.includes(':') ? '::' : '0.0.0.0', port: 0 });
     tuneUdpSocket(socket, this.tuning.socketBufferBytes);
     try {
@@ -309,6 +413,7 @@ export class QuicTransport implements Transport {
           // quiche verifies the server certificate against a DNS name; an IP address never matches.
           serverName: options.serverName ?? 'localhost',
           socket,
+          logger: quicLogger,
           crypto: { ops: clientCryptoOps },
           config: {
             ...quicConfig(this.tuning, 64),

@@ -81,7 +81,7 @@ for (const kind of KINDS) {
         store: backend,
         transport,
         tls: ids.node,
-        limits: { putMemoryBytes: 1 << 20, fetchBatchSegments: 4 },
+        limits: { putMemoryBytes: 256 * 1024, fetchBatchSegments: 4 },
       });
       peer = { host: '127.0.0.1', port: server.port, serverName: 'node-1.predastore.internal' };
       client = new ShardClient({ transport, tls: ids.gateway, defaultTimeoutMs: 10_000 });
@@ -94,22 +94,23 @@ for (const kind of KINDS) {
 
     test('put, full and partial fetch, shard stat, delete', async () => {
       const k = key(3, 1);
-      const segs = [...segmentsOf(9), randomBytes(1000)];
+      const SEG = 16 * 1024;
+      const segs = [...segmentsOf(9, SEG), randomBytes(1000)];
       await client.putShard(peer, k, { rsData: 2, rsParity: 1 }, segs);
       const all = await client.fetchShard(peer, k);
       assert.equal(all.segments.length, 10);
       assert.ok(Buffer.concat(all.segments).equals(Buffer.concat(segs)));
-      assert.equal(all.totalLength, 9 * 65536 + 1000);
+      assert.equal(all.totalLength, 9 * SEG + 1000);
       const part = await client.fetchShard(peer, k, { firstSegment: 7, segmentCount: 2 });
       assert.equal(part.firstSegment, 7);
       assert.ok(Buffer.concat(part.segments).equals(Buffer.concat(segs.slice(7, 9))));
       const tail = await client.fetchShard(peer, k, { firstSegment: 8 });
       assert.equal(tail.segments.length, 2);
-      assert.equal(tail.totalLength, 65536 + 1000);
+      assert.equal(tail.totalLength, SEG + 1000);
       const info = await client.shardStat(peer, k);
       assert.deepEqual(
         { ...info, key: undefined },
-        { key: undefined, rsData: 2, rsParity: 1, segmentCount: 10, length: 9 * 65536 + 1000 },
+        { key: undefined, rsData: 2, rsParity: 1, segmentCount: 10, length: 9 * SEG + 1000 },
       );
       assert.equal(await client.deleteShard(peer, k), true);
       assert.equal(await client.deleteShard(peer, k), false);
@@ -148,7 +149,7 @@ for (const kind of KINDS) {
     test('many concurrent streams on one connection', async () => {
       const work = Array.from({ length: 24 }, async (_, i) => {
         const k = key(i);
-        const segs = segmentsOf(3, 20_000 + i);
+        const segs = segmentsOf(3, 2000 + i);
         await client.putShard(peer, k, { rsData: 2, rsParity: 1 }, segs);
         const got = await client.fetchShard(peer, k);
         assert.ok(Buffer.concat(got.segments).equals(Buffer.concat(segs)));
@@ -181,7 +182,7 @@ for (const kind of KINDS) {
         // 6 puts of 512 KiB against a 1 MiB budget: at most 2 are held by the server at once.
         await Promise.all(
           Array.from({ length: 6 }, () =>
-            client.putShard(peer, key(), { rsData: 2, rsParity: 1 }, segmentsOf(8)),
+            client.putShard(peer, key(), { rsData: 2, rsParity: 1 }, segmentsOf(8, 16384)),
           ),
         );
         assert.ok(peak <= 2, `peak concurrent puts ${peak}`);
@@ -212,7 +213,7 @@ for (const kind of KINDS) {
 
     test('garbage and truncated frames get an error on their stream; other streams go on', async () => {
       const k = key();
-      const segs = segmentsOf(6);
+      const segs = segmentsOf(6, 8192);
       await client.putShard(peer, k, { rsData: 2, rsParity: 1 }, segs);
       const conn = await transport.connect({
         host: '127.0.0.1',
@@ -256,7 +257,7 @@ for (const kind of KINDS) {
         let bytes = 0;
         for (let f = await good.next(); f && f.type === FrameType.SEGMENT; f = await good.next())
           bytes += f.payload.length - 8;
-        assert.equal(bytes, 6 * 65536);
+        assert.equal(bytes, 6 * 8192);
         // The connection still carries new requests.
         assert.equal((await client.shardStat(peer, k)).segmentCount, 6);
       } finally {
@@ -295,7 +296,7 @@ for (const kind of KINDS) {
         const remote: ShardPeer = { host: '127.0.0.1', port, serverName: 'localhost' };
         const k = key();
         // 64 segments read 16 at a time with a 200 ms delay per read: the fetch takes ~1 s.
-        await client.putShard(remote, k, { rsData: 2, rsParity: 1 }, segmentsOf(64));
+        await client.putShard(remote, k, { rsData: 2, rsParity: 1 }, segmentsOf(64, 4096));
         const started = Date.now();
         const fetching = client.fetchShard(remote, k, {}, { timeoutMs: 8000 });
         setTimeout(() => child.kill('SIGKILL'), 300);
