@@ -222,7 +222,7 @@ export class Simulation {
       heartbeatTick: 1,
       preVote: true,
       checkQuorum: true,
-      maxSizePerMsg: 4096,
+      maxSizePerMsg: 64,
       maxInflight: 2,
       random,
       storage: {

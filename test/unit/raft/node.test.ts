@@ -384,3 +384,33 @@ test('a follower whose appends were all lost recovers once heartbeats flow (full
   c.tickAll(10);
   assert.deepEqual(c.appliedData(3), ['a', 'lost0', 'lost1', 'lost2', 'lost3', 'lost4', 'lost5']);
 });
+
+test('a follower acks and commits only what the append proved to match, not its stale tail', () => {
+  const n = new RaftNode({
+    id: 2,
+    peers: [],
+    random: createPrng(5).next,
+    storage: {
+      hardState: { term: 2, vote: 0, commit: 1 },
+      snapshot: { metadata: { index: 1, term: 1, voters: [1, 2, 3] }, data: new Uint8Array() },
+      entries: [
+        { index: 2, term: 1, type: 'normal', data: enc('x') },
+        { index: 3, term: 2, type: 'normal', data: enc('stale1') },
+        { index: 4, term: 2, type: 'normal', data: enc('stale2') },
+      ],
+    },
+  });
+  // The term-3 leader's append matches at index 2 and carries nothing more (e.g. a size-limited probe).
+  n.step({ type: 'append', from: 1, to: 2, term: 3, index: 2, logTerm: 1, entries: [], commit: 4 });
+  const rd = n.ready();
+  const resp = rd.messages.find((m) => m.type === 'appendResponse');
+  assert.ok(resp !== undefined && resp.type === 'appendResponse');
+  assert.equal(resp.reject, false);
+  assert.equal(resp.index, 2, 'acks the last index the append vouched for');
+  assert.equal(n.status().commit, 2, 'commit capped at the last matching index');
+  assert.deepEqual(
+    rd.committedEntries.map((e) => e.index),
+    [2],
+  );
+  n.advance(rd);
+});
