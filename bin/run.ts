@@ -109,7 +109,8 @@ async function runDevCluster(plan: StartPlan, context: RunContext): Promise<numb
   let exitCode = 0;
   try {
     io.out(
-      `s3d: dev mode: starting ${plan.dbNodes.length} s3db node(s), ${plan.shardNodes.length} appliance(s) and the gateway`,
+      `s3d: dev mode: starting ${plan.dbNodes.length} s3db node(s), ${plan.shardNodes.length} appliance(s)` +
+        (plan.gateway === undefined ? '' : ' and the gateway'),
     );
     const names = [
       ...plan.dbNodes.map((d) => `s3db-${d.id}`),
@@ -129,10 +130,16 @@ async function runDevCluster(plan: StartPlan, context: RunContext): Promise<numb
     await trigger.race(supervisor.waitReady(TIMEOUTS.childReadyMs));
     const leader = await trigger.race(waitForS3dbLeader(config, certs.caPem, TIMEOUTS.s3dbLeaderMs));
     io.out(`s3d: every child is ready; s3db leader is node ${leader}`);
-    startingGateway = startPlanGateway(plan, context.host ?? '127.0.0.1');
-    gateway = await trigger.race(startingGateway);
-    await trigger.race(waitForGatewayReady(gateway.url, TIMEOUTS.gatewayReadyMs));
-    for (const line of readyLines(plan, gateway.url)) io.out(line);
+    if (plan.gateway === undefined) {
+      io.out(
+        `s3d: ready: ${plan.dbNodes.length} s3db node(s) and ${plan.shardNodes.length} appliance(s); no gateway (-no-gateway)`,
+      );
+    } else {
+      startingGateway = startPlanGateway(plan, context.host ?? '127.0.0.1');
+      gateway = await trigger.race(startingGateway);
+      await trigger.race(waitForGatewayReady(gateway.url, TIMEOUTS.gatewayReadyMs));
+      for (const line of readyLines(plan, gateway.url)) io.out(line);
+    }
     const reason = await trigger.stopped;
     if (reason.kind !== 'signal') {
       io.err(`s3d: ${reasonText(reason)}; stopping everything`);

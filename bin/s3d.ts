@@ -5,8 +5,9 @@ import { isIP } from 'node:net';
 import { ConfigError, loadConfig } from '../shared/config/index.ts';
 import { localAddresses } from '../shared/config/local-addresses.ts';
 import { formatPlan } from '../shared/config/plan-format.ts';
+import { hasSupervisor } from '../shared/process/readiness.ts';
 import { PlanError, planStart } from '../shared/config/plan.ts';
-import type { Backend, StartOptions } from '../shared/config/plan.ts';
+import type { Backend, StartOptions, StartPlan } from '../shared/config/plan.ts';
 import { formatFlagUsage, parseArgs, resolveFlags, UsageError } from './flags.ts';
 import type { FlagSpec, FlagValue } from './flags.ts';
 
@@ -80,6 +81,11 @@ export const FLAGS: readonly FlagSpec[] = [
     kind: 'string',
     valueName: 'address',
     usage: 'bind address of the S3 API (default 127.0.0.1 in dev mode, 0.0.0.0 otherwise)',
+  },
+  {
+    name: 'no-gateway',
+    kind: 'bool',
+    usage: 'run no S3 gateway in this process (dev mode: only the s3db nodes and appliances)',
   },
   { name: 'plan', kind: 'bool', usage: 'print what would be started and exit, starting nothing' },
 ];
@@ -155,8 +161,12 @@ async function run(
   const configPath = stringValue(values, 'config') ?? DEFAULT_CONFIG;
   const config = await loadConfig(configPath);
   await checkReadable(options);
-  const plan = planStart(config, options, localAddresses(), sources.get('backend'));
-  io.out(formatPlan(plan));
+  const planned = planStart(config, options, localAddresses(), sources.get('backend'));
+  if (values.get('no-gateway') === true && planned.mode === 'filesystem')
+    throw new UsageError('-no-gateway: the filesystem backend is nothing but the gateway');
+  const plan = values.get('no-gateway') === true ? withoutGateway(planned) : planned;
+  // A supervised child's plan is one line of its parent's; it is not repeated.
+  if (values.get('plan') === true || !hasSupervisor()) io.out(formatPlan(plan));
   if (values.get('plan') === true) return 0;
   const { runPlan } = await import('./run.ts');
   return runPlan(plan, { io, configPath, env, ...(host === undefined ? {} : { host }) });
@@ -218,4 +228,9 @@ async function checkReadable(options: StartOptions): Promise<void> {
     }
   }
   if (problems.length > 0) throw new PlanError(problems);
+}
+
+function withoutGateway(plan: StartPlan): StartPlan {
+  const { gateway: _gateway, ...rest } = plan;
+  return rest;
 }

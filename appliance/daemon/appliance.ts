@@ -30,8 +30,12 @@ export async function startAppliance(
     compactionGarbageRatio: config.store.compactionGarbageRatio,
   });
   const report = store.openReport;
-  if (report.rebuilt !== undefined)
-    log(`node ${id}: index rebuilt from the volumes (${report.rebuilt.reason})`);
+  const rebuilt = report.rebuilt;
+  // A new store has no index yet and nothing to rebuild it from: not worth a line.
+  if (rebuilt !== undefined && rebuilt.volumes > 0)
+    log(
+      `node ${id}: index rebuilt from ${rebuilt.volumes} volume(s), ${rebuilt.liveShards} shard(s) (${rebuilt.reason})`,
+    );
   for (const tail of report.truncatedTails)
     log(`node ${id}: volume ${tail.volume}: cut ${tail.bytes} unacknowledged bytes from its tail`);
   let server: ShardServer;
