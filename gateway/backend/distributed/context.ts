@@ -1,0 +1,17 @@
+// What the distributed data path needs: the shard client, placement, peers, geometry and limits.
+import type { ReedSolomonCodec } from '../../../shared/erasure/index.ts';
+import type { HashRing } from '../../../shared/ring/index.ts';
+import type { ShardClient, ShardPeer } from '../../../shared/shard-client/index.ts';
+import type { Geometry } from '../../datapath/index.ts';
+
+export interface DataPathContext {
+  shards: ShardClient;
+  ring: HashRing;
+  /** Appliance id (as placed on the ring and recorded) → address. */
+  peers: ReadonlyMap<string, ShardPeer>;
+  geometry: Geometry;
+  codec: ReedSolomonCodec;
+  maxChunksInFlight: number;
+  writeTimeoutMs: number;
+  readTimeoutMs: number;
+}
