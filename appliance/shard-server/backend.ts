@@ -1,5 +1,5 @@
-// What the shard server needs from the local shard store. The real store is adapted to this in
-// store-backend.ts; keeping it narrow lets the server be tested without disks.
+// What the shard server needs from the local shard store. The real ShardStore is adapted to this in
+// appliance/daemon/store-backend.ts; keeping it narrow lets the server be tested without disks.
 import type { NodeStats, WireShardKey } from '../../shared/protocol/messages.ts';
 
 export interface ShardMeta {
