@@ -100,7 +100,8 @@ function hashKey(key: string): string {
 
 interface LoadedBucket {
   info: BucketInfo;
-  index: KeyIndex;
+  /** The key index, scanned from disk on the first object operation (ListBuckets/HeadBucket skip it). */
+  index?: Promise<KeyIndex>;
 }
 
 export interface FilesystemBackendOptions {
@@ -191,6 +192,21 @@ export class FilesystemBackend implements Backend {
     return loaded;
   }
 
+  private indexOf(name: string, bucket: LoadedBucket): Promise<KeyIndex> {
+    if (bucket.index === undefined) {
+      const scanning = this.scanObjects(name);
+      bucket.index = scanning;
+      scanning.catch(() => {
+        if (bucket.index === scanning) bucket.index = undefined;
+      });
+    }
+    return bucket.index;
+  }
+
+  private async requireIndex(name: string): Promise<KeyIndex> {
+    return this.indexOf(name, await this.requireBucket(name));
+  }
+
   private async readBucket(name: string): Promise<LoadedBucket | undefined> {
     if (name.startsWith('.') || name.includes('/') || name.includes('\\') || name === '') return undefined;
     let stored: StoredBucket;
@@ -206,7 +222,7 @@ export class FilesystemBackend implements Backend {
       created: new Date(stored.created),
       region: stored.region,
     };
-    return { info, index: await this.scanObjects(name) };
+    return { info };
   }
 
   /** Builds the key index from the metadata files and removes orphaned version files. */
@@ -259,7 +275,7 @@ export class FilesystemBackend implements Backend {
         throw error;
       }
       await fsyncDirectory(this.base);
-      this.buckets.set(name, Promise.resolve({ info, index: new KeyIndex() }));
+      this.buckets.set(name, Promise.resolve({ info, index: Promise.resolve(new KeyIndex()) }));
       return info;
     });
   }
@@ -271,7 +287,7 @@ export class FilesystemBackend implements Backend {
   async deleteBucket(name: string): Promise<void> {
     await this.bucketLocks.run(name, async () => {
       const bucket = await this.requireBucket(name);
-      if (bucket.index.size > 0) throw BucketNotEmpty(name);
+      if ((await this.indexOf(name, bucket)).size > 0) throw BucketNotEmpty(name);
       const graveyard = this.tempPath();
       await this.dirSyncer.forget(this.bucketDir(name));
       await rename(this.bucketDir(name), graveyard);
@@ -347,7 +363,7 @@ export class FilesystemBackend implements Backend {
             const live = await this.requireBucket(bucket);
             await rename(metaTemp, paths.meta);
             committed = true;
-            return live.index.set(info);
+            return (await this.indexOf(bucket, live)).set(info);
           }),
         );
         await this.dirSyncer.sync(paths.dir);
@@ -366,7 +382,7 @@ export class FilesystemBackend implements Backend {
   }
 
   async headObject(bucket: string, key: string): Promise<ObjectInfo> {
-    const { index } = await this.requireBucket(bucket);
+    const index = await this.requireIndex(bucket);
     const info = index.get(key);
     if (info === undefined) throw NoSuchKey(key);
     return info;
@@ -403,7 +419,7 @@ export class FilesystemBackend implements Backend {
     const paths = this.objectPaths(bucket, key);
     const removed = await this.keyLocks.run(`${bucket}\0${key}`, () =>
       this.bucketLocks.run(bucket, async () => {
-        const { index } = await this.requireBucket(bucket);
+        const index = await this.requireIndex(bucket);
         if (index.get(key) === undefined) return undefined;
         await unlink(paths.meta);
         return index.delete(key);
@@ -415,7 +431,7 @@ export class FilesystemBackend implements Backend {
   }
 
   async listObjects(input: ListObjectsInput): Promise<ListObjectsResult> {
-    const { index } = await this.requireBucket(input.bucket);
+    const index = await this.requireIndex(input.bucket);
     return index.list(input.prefix, input.delimiter, input.after, input.maxKeys);
   }
 }

@@ -29,6 +29,8 @@ export const ACCOUNTS = {
 } satisfies Record<string, TestAccount>;
 
 export const REGION = 'us-east-1';
+/** `[gateway] domain`: requests to `<bucket>.<VHOST_DOMAIN>` are virtual-hosted style. */
+export const VHOST_DOMAIN = 's3.predastore.test';
 
 export interface StartedGateway {
   url: string;
@@ -46,6 +48,9 @@ export function configToml(basePath: string): string {
     'version = "1.0"',
     `region = "${REGION}"`,
     `base_path = ${JSON.stringify(basePath)}`,
+    '',
+    '[gateway]',
+    `domain = "${VHOST_DOMAIN}"`,
     '',
     entry(ACCOUNTS.alice, ''),
     entry(ACCOUNTS.bob, ''),

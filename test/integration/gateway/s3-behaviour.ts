@@ -22,7 +22,8 @@ import {
 import type { ListObjectsV2CommandOutput, S3Client } from '@aws-sdk/client-s3';
 import { Readable } from 'node:stream';
 import { presignRequest, signRequest } from '../../../shared/sigv4/index.ts';
-import { ACCOUNTS, REGION } from './harness.ts';
+import { request as httpRequest } from 'node:http';
+import { ACCOUNTS, REGION, VHOST_DOMAIN } from './harness.ts';
 import type { GatewayStarter, StartedGateway, TestAccount } from './harness.ts';
 
 interface RawRequest {
@@ -35,6 +36,52 @@ interface RawRequest {
   /** Hash to sign instead of the body's SHA-256. */
   payloadHash?: string;
   account?: TestAccount;
+}
+
+/** A signed HTTP request with a chosen Host header (fetch cannot set Host): virtual-hosted style. */
+function signedWithHost(
+  baseUrl: string,
+  host: string,
+  request: { method: string; path: string; body?: Buffer },
+): Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }> {
+  const url = new URL(baseUrl);
+  const body = request.body ?? Buffer.alloc(0);
+  const q = request.path.indexOf('?');
+  const signed = signRequest({
+    method: request.method,
+    path: q < 0 ? request.path : request.path.slice(0, q),
+    query: q < 0 ? '' : request.path.slice(q + 1),
+    headers: { host },
+    payloadHash: createHash('sha256').update(body).digest('hex'),
+    credentials: { accessKeyId: ACCOUNTS.alice.accessKeyId, secretAccessKey: ACCOUNTS.alice.secretAccessKey },
+    region: REGION,
+    service: 's3',
+  });
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      {
+        host: url.hostname,
+        port: url.port,
+        method: request.method,
+        path: request.path,
+        headers: { host, 'content-length': String(body.length), ...signed.headers },
+      },
+      (res) => {
+        const parts: Buffer[] = [];
+        res.on('data', (part: Buffer) => parts.push(part));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            body: Buffer.concat(parts).toString(),
+            headers: res.headers,
+          }),
+        );
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 /** A request signed with our own SigV4 signer and sent with fetch (for what the SDK will not send). */
@@ -659,6 +706,28 @@ export function defineS3BehaviourSuite(backendName: string, start: GatewayStarte
       const tampered = await fetch(`${gateway.url}/presigned/other?${query}`);
       assert.equal(tampered.status, 403);
       assert.match(await tampered.text(), /<Code>SignatureDoesNotMatch<\/Code>/);
+    });
+
+    it('serves virtual-hosted-style requests for the configured domain', async () => {
+      await alice.send(new CreateBucketCommand({ Bucket: 'vhosted' }));
+      const port = new URL(gateway.url).port;
+      const host = `vhosted.${VHOST_DOMAIN}:${port}`;
+      const put = await signedWithHost(gateway.url, host, {
+        method: 'PUT',
+        path: '/dir/virtual%20key',
+        body: Buffer.from('via vhost'),
+      });
+      assert.equal(put.status, 200, `vhost PUT: ${put.body}`);
+      const got = await alice.send(new GetObjectCommand({ Bucket: 'vhosted', Key: 'dir/virtual key' }));
+      assert.equal((await bodyBytes(got.Body)).toString(), 'via vhost');
+      const list = await signedWithHost(gateway.url, host, { method: 'GET', path: '/?list-type=2' });
+      assert.equal(list.status, 200, `vhost list: ${list.body}`);
+      assert.match(list.body, /<Name>vhosted<\/Name>/);
+      assert.match(list.body, /<Key>dir\/virtual key<\/Key>/);
+      // On a bucket host, /_predastore/health is an ordinary key, not the health endpoint.
+      const health = await signedWithHost(gateway.url, host, { method: 'GET', path: '/_predastore/health' });
+      assert.equal(health.status, 404);
+      assert.match(health.body, /<Code>NoSuchKey<\/Code>/);
     });
 
     it('answers NotImplemented for features not built yet, never a wrong success', async () => {
