@@ -13,7 +13,9 @@ export function formatPlan(plan: StartPlan): string {
   const { config } = plan;
   const lines: string[] = [];
   lines.push(`config:   ${config.file} (version ${config.version}, region ${config.region})`);
-  lines.push(`mode:     ${MODE_TEXT[plan.mode]}`);
+  lines.push(
+    `mode:     ${plan.mode === 'dev' && plan.gateway === undefined ? 'dev: every s3db node and appliance on this machine, no gateway' : MODE_TEXT[plan.mode]}`,
+  );
   lines.push(
     plan.backend === 'filesystem'
       ? `backend:  filesystem (${plan.backendReason})`

@@ -26,7 +26,7 @@ export class LineSplitter {
         this.#append(data.subarray(0, newline));
         lines.push(this.#take());
         data = data.subarray(newline + 1);
-      } else if (data.length >= room) {
+      } else if (data.length > room) {
         this.#append(data.subarray(0, room));
         lines.push(this.#take());
         data = data.subarray(room);
