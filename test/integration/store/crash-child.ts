@@ -4,6 +4,7 @@
  *   ACK <hex key>        put acknowledged (durable)
  *   DELREQ <hex key>     delete about to be issued
  *   DELACK <hex key>     delete acknowledged
+ *   COMPACTED <volume> <moved records>   a compaction finished
  * Usage: crash-child.ts <store path> <mode: write|compact> <seed>
  */
 import { randomBytes } from 'node:crypto';
@@ -51,7 +52,7 @@ async function writer(): Promise<void> {
 
 async function compactor(): Promise<void> {
   for (let i = 0; i < 100_000 && !stop; i++) {
-    await store.compact();
+    for (const r of await store.compact()) process.stdout.write(`COMPACTED ${r.volume} ${r.movedRecords}\n`);
     await new Promise((r) => setImmediate(r));
   }
 }

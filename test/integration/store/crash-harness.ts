@@ -19,10 +19,11 @@ export interface Ledger {
   mustNotExist: Map<string, ShardKey>;
   /** Deletes issued but maybe not finished: either outcome is fine. */
   either: Map<string, ShardKey>;
+  compactions: number;
 }
 
 export function newLedger(): Ledger {
-  return { mustExist: new Map(), mustNotExist: new Map(), either: new Map() };
+  return { mustExist: new Map(), mustNotExist: new Map(), either: new Map(), compactions: 0 };
 }
 
 function keyFrom(hex: string, shard: string): ShardKey {
@@ -53,6 +54,10 @@ export async function runAndKill(
   lines.on('line', (line) => {
     const [what, hex, shard] = line.split(' ');
     if (what === 'READY') return;
+    if (what === 'COMPACTED') {
+      ledger.compactions++;
+      return;
+    }
     if (hex === undefined || shard === undefined) return;
     const key = keyFrom(hex, shard);
     const id = `${hex}/${shard}`;

@@ -22,6 +22,7 @@ for (const mode of ['write', 'compact'] as const) {
         await verifyStore(dir.path, ledger, round % 3 === 2);
       }
       assert.ok(acks > 0, 'the child acknowledged something');
+      if (mode === 'compact') assert.ok(ledger.compactions > 0, 'compactions ran between the kills');
     } finally {
       await dir.cleanup();
     }
