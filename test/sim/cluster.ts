@@ -647,6 +647,7 @@ export class Simulation {
     this.stats.livenessTicks = this.tickNo - start;
     this.checkLogMatching();
     this.checkConvergence(target);
+    this.checkNothingCommittedLost();
     return this.stats;
   }
 
@@ -689,6 +690,18 @@ export class Simulation {
       }
     }
     return this.fail(`no leader/commit within ${this.opts.livenessTicks} ticks after healing`);
+  }
+
+  /** Every entry ever applied anywhere is still in the final leader's persisted log (or under its snapshot). */
+  private checkNothingCommittedLost(): void {
+    const l = this.leader()!;
+    const base = l.disk.snapshot?.metadata.index ?? 0;
+    for (const [index, committed] of this.applied) {
+      if (index <= base) continue;
+      const e = l.disk.entries[index - base - 1];
+      if (e === undefined || e.term !== committed.term)
+        this.fail(`committed entry ${index} lost by leader ${l.id}`);
+    }
   }
 
   /** Log matching: if two persisted logs hold an entry with the same index and term, they agree up to it. */

@@ -23,49 +23,70 @@ const CODE_TYPES = new Map<number, MessageType>(
   Object.entries(TYPE_CODES).map(([type, code]) => [code, type as MessageType]),
 );
 
-class Writer {
-  private buf = new Uint8Array(64);
-  private len = 0;
+interface Sink {
+  byte(b: number): void;
+  uint(n: number): void;
+  bytes(b: Uint8Array): void;
+  bool(v: boolean): void;
+}
 
-  private ensure(n: number): void {
-    if (this.len + n <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < this.len + n) size *= 2;
-    const next = new Uint8Array(size);
-    next.set(this.buf.subarray(0, this.len));
-    this.buf = next;
+function checkUint(n: number): void {
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw new RaftCodecError(`cannot encode ${n}: not a non-negative integer`);
+}
+
+function checkBytes(b: Uint8Array): void {
+  if (!(b instanceof Uint8Array)) throw new RaftCodecError('byte field is not a Uint8Array');
+}
+
+/** First pass: the exact encoded size (and every field validated), so the writer allocates once. */
+class SizeCounter implements Sink {
+  size = 0;
+  byte(): void {
+    this.size++;
   }
+  uint(n: number): void {
+    checkUint(n);
+    let len = 1;
+    while (n >= 0x80) {
+      n = Math.floor(n / 0x80);
+      len++;
+    }
+    this.size += len;
+  }
+  bytes(b: Uint8Array): void {
+    checkBytes(b);
+    this.uint(b.length);
+    this.size += b.length;
+  }
+  bool(): void {
+    this.size++;
+  }
+}
 
+class Writer implements Sink {
+  readonly buf: Uint8Array;
+  len = 0;
+  constructor(size: number) {
+    this.buf = new Uint8Array(size);
+  }
   byte(b: number): void {
-    this.ensure(1);
     this.buf[this.len++] = b;
   }
-
   uint(n: number): void {
-    if (!Number.isSafeInteger(n) || n < 0)
-      throw new RaftCodecError(`cannot encode ${n}: not a non-negative integer`);
-    this.ensure(8);
     while (n >= 0x80) {
       this.buf[this.len++] = (n % 0x80) | 0x80;
       n = Math.floor(n / 0x80);
     }
     this.buf[this.len++] = n;
   }
-
   bytes(b: Uint8Array): void {
-    if (!(b instanceof Uint8Array)) throw new RaftCodecError('byte field is not a Uint8Array');
     this.uint(b.length);
-    this.ensure(b.length);
     this.buf.set(b, this.len);
     this.len += b.length;
   }
-
   bool(v: boolean): void {
     this.byte(v ? 1 : 0);
-  }
-
-  done(): Uint8Array {
-    return this.buf.slice(0, this.len);
   }
 }
 
@@ -116,7 +137,7 @@ class Reader {
   }
 }
 
-function writeEntry(w: Writer, e: Entry): void {
+function writeEntry(w: Sink, e: Entry): void {
   w.uint(e.term);
   w.uint(e.index);
   w.byte(e.type === 'confChange' ? 1 : 0);
@@ -131,7 +152,7 @@ function readEntry(r: Reader): Entry {
   return { term, index, type: t === 1 ? 'confChange' : 'normal', data: r.bytes() };
 }
 
-function writeSnapshot(w: Writer, s: Snapshot): void {
+function writeSnapshot(w: Sink, s: Snapshot): void {
   w.uint(s.metadata.index);
   w.uint(s.metadata.term);
   w.uint(s.metadata.voters.length);
@@ -149,8 +170,7 @@ function readSnapshot(r: Reader): Snapshot {
   return { metadata: { index, term, voters }, data: r.bytes() };
 }
 
-export function encodeMessage(m: Message): Uint8Array {
-  const w = new Writer();
+function writeMessage(w: Sink, m: Message): void {
   w.byte(VERSION);
   const code = TYPE_CODES[m.type];
   if (code === undefined)
@@ -201,7 +221,19 @@ export function encodeMessage(m: Message): Uint8Array {
       w.bytes(m.context);
       break;
   }
-  return w.done();
+}
+
+export function encodeMessage(m: Message): Uint8Array {
+  const counter = new SizeCounter();
+  try {
+    writeMessage(counter, m);
+  } catch (err) {
+    if (err instanceof RaftCodecError) throw err;
+    throw new RaftCodecError(`malformed message: ${(err as Error).message}`);
+  }
+  const w = new Writer(counter.size);
+  writeMessage(w, m);
+  return w.buf;
 }
 
 /** Decodes bytes from encodeMessage; anything else throws RaftCodecError. */
