@@ -46,6 +46,8 @@ export interface CompactionResult {
   into: number | null;
   movedRecords: number;
   reclaimedBytes: number;
+  /** Why the volume was left alone (damaged records: healing must restore them first). */
+  skipped?: string;
 }
 
 interface Moved {
@@ -82,6 +84,7 @@ export async function compactVolume(host: CompactionHost, volume: number): Promi
   const moved: Moved[] = [];
   const deadShards: Array<{ keyBytes: Buffer; offset: number }> = [];
   const droppedTombs: Array<{ keyBytes: Buffer; offset: number }> = [];
+  let skipped: string | undefined;
   try {
     let pending: Buffer[] = [];
     let pendingBytes = 0;
@@ -95,6 +98,11 @@ export async function compactVolume(host: CompactionHost, volume: number): Promi
       pendingBytes = 0;
     };
     for await (const item of scanVolume(fh, { raw: true, end: source.committedBytes })) {
+      if (item.type === 'damage' || (item.type === 'end' && item.tail !== undefined)) {
+        // Records hidden in a damaged region could not be moved; switching now would orphan them.
+        skipped = `damaged region at offset ${item.type === 'damage' ? item.offset : item.tail?.offset}`;
+        break;
+      }
       if (item.type !== 'record') continue;
       const keyBytes = encodeShardKey(item.header);
       let keep: boolean;
@@ -141,6 +149,10 @@ export async function compactVolume(host: CompactionHost, volume: number): Promi
   }
   const into = target;
   if (into !== null) await into.fh.close();
+  if (skipped !== undefined) {
+    if (into !== null) await removeFileIfExists(volumePath(host.volumesDir, into.id));
+    return { volume, into: null, movedRecords: 0, reclaimedBytes: 0, skipped };
+  }
 
   await host.runExclusive(async () => {
     const ops: IndexBatchOp[] = [];

@@ -400,6 +400,15 @@ export class ShardStore {
         throw new InvalidArgumentError(`${name} must be an integer in 0..255`);
       }
     }
+    const iterable = segments as Partial<AsyncIterable<unknown> & Iterable<unknown>> | null;
+    if (
+      typeof iterable !== 'object' ||
+      iterable === null ||
+      (typeof iterable[Symbol.asyncIterator] !== 'function' &&
+        typeof iterable[Symbol.iterator] !== 'function')
+    ) {
+      throw new InvalidArgumentError('segments must be an iterable or async iterable of Uint8Array');
+    }
     const encoded: EncodedSegment[] = [];
     let payloadLength = 0;
     let logicalBytes = 0;

@@ -255,3 +255,38 @@ test('after a simulated power loss (last commit zeroed on disk, index intact) th
     await dir.cleanup();
   }
 });
+
+test('compaction leaves a volume with a damaged record header alone (its shards stay where healing finds them)', async () => {
+  const dir = await tempDir();
+  try {
+    const opts = { path: dir.path, volumeSizeBytes: 64 * 1024, compactionGarbageRatio: 0.1 };
+    let store = await ShardStore.open(opts);
+    const shards = await fillStore(store, 6, 20_000);
+    for (const s of shards.slice(0, 2)) await store.delete(s.key);
+    const victim = shards[2]!;
+    const entry = await store.lookup(Buffer.concat([victim.key.versionId, Buffer.from([0, 0, 0, 2, 0])]));
+    assert.ok(entry);
+    await store.close();
+    const fh = await open(
+      join(dir.path, 'volumes', `${entry.volume.toString(16).padStart(8, '0')}.vol`),
+      'r+',
+    );
+    await fh.write(Buffer.from([0xff, 0xff]), 0, 2, entry.offset + 20); // inside the record header
+    await fh.close();
+    store = await ShardStore.open(opts);
+    const results = await store.compact();
+    const skipped = results.find((r) => r.volume === entry.volume);
+    assert.ok(skipped?.skipped, JSON.stringify(results));
+    // The victim's payload is intact and the index still finds it; everything else survives too.
+    for (const s of shards.slice(2)) assert.ok((await store.readShard(s.key)).equals(s.data));
+    const scrub = await store.scrub();
+    assert.equal(scrub.damagedRegions.length, 1);
+    assert.deepEqual(
+      scrub.corruptShards.map((c) => Buffer.from(c.key.versionId).toString('hex')),
+      [Buffer.from(victim.key.versionId).toString('hex')],
+    );
+    await store.close();
+  } finally {
+    await dir.cleanup();
+  }
+});
