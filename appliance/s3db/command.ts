@@ -28,13 +28,12 @@ export type CommandResult =
   | { type: 'batch'; ok: true; version: number }
   | { type: 'batch'; ok: false; failed: number; reason: string };
 
-/** An entry's payload: a proposal id (so the proposing node can find its result) and the command. */
-export interface Envelope {
-  id: Uint8Array;
-  command: Command;
-}
-
-const FORMAT = 1;
+/**
+ * A log entry's payload: the commands proposed together (the driver groups concurrent proposals into one
+ * entry, so one Raft round and one fsync carry many of them). They apply in order; each gets its own result.
+ */
+const FORMAT = 2;
+export const MAX_COMMANDS_PER_ENTRY = 4096;
 const T_PUT = 1;
 const T_DELETE = 2;
 const T_BATCH = 3;
@@ -75,10 +74,27 @@ export function validateCommand(cmd: Command): void {
   }
 }
 
-export function encodeEnvelope(env: Envelope): Uint8Array {
-  const w = new ByteWriter(64);
-  w.u8(FORMAT).bytes(env.id);
-  const cmd = env.command;
+export function encodeCommands(commands: readonly Command[]): Uint8Array {
+  const w = new ByteWriter(64 + commands.length * 300);
+  w.u8(FORMAT).u32(commands.length);
+  for (const cmd of commands) writeCommand(w, cmd);
+  return w.finish();
+}
+
+export function decodeCommands(data: Uint8Array): Command[] {
+  const r = new ByteReader(data);
+  const format = r.u8();
+  if (format !== FORMAT) throw new S3dbError('InvalidCommand', `unknown command format ${format}`);
+  const n = r.u32();
+  if (n > MAX_COMMANDS_PER_ENTRY)
+    throw new S3dbError('InvalidCommand', `too many commands in one entry: ${n}`);
+  const out: Command[] = [];
+  for (let i = 0; i < n; i++) out.push(readCommand(r));
+  r.expectEnd();
+  return out;
+}
+
+function writeCommand(w: ByteWriter, cmd: Command): void {
   switch (cmd.type) {
     case 'put':
       w.u8(T_PUT).str(cmd.table).bytes(cmd.key).bytes(cmd.value);
@@ -111,14 +127,9 @@ export function encodeEnvelope(env: Envelope): Uint8Array {
       }
       break;
   }
-  return w.finish();
 }
 
-export function decodeEnvelope(data: Uint8Array): Envelope {
-  const r = new ByteReader(data);
-  const format = r.u8();
-  if (format !== FORMAT) throw new S3dbError('InvalidCommand', `unknown command format ${format}`);
-  const id = r.bytes();
+function readCommand(r: ByteReader): Command {
   const type = r.u8();
   let command: Command;
   if (type === T_PUT) {
@@ -155,6 +166,5 @@ export function decodeEnvelope(data: Uint8Array): Envelope {
   } else {
     throw new S3dbError('InvalidCommand', `unknown command type ${type}`);
   }
-  r.expectEnd();
-  return { id, command };
+  return command;
 }

@@ -1,5 +1,5 @@
-import type { Command, CommandResult, Envelope } from './command.ts';
-import { decodeEnvelope, encodeEnvelope } from './command.ts';
+import type { Command, CommandResult } from './command.ts';
+import { decodeCommands, encodeCommands } from './command.ts';
 import { S3dbError } from './errors.ts';
 import type { ApplyItem, Fsm } from './fsm.ts';
 import type { RaftLogStorage } from './log-storage.ts';
@@ -57,9 +57,20 @@ export interface DriverOptions {
   onFatal?: (err: unknown) => void;
 }
 
+interface QueuedCommand {
+  command: Command;
+  size: number;
+  resolve: (r: CommandResult) => void;
+  reject: (e: Error) => void;
+}
+
+/** Commands grouped into one entry at most (and about this many bytes). */
+const MAX_GROUP_COMMANDS = 512;
+const MAX_GROUP_BYTES = 1024 * 1024;
+
 interface ProposalWaiter {
   term: number;
-  resolve: (r: CommandResult | undefined) => void;
+  resolve: (r: CommandResult[] | undefined) => void;
   reject: (e: Error) => void;
   timer: NodeJS.Timeout;
 }
@@ -87,6 +98,7 @@ export class RaftDriver {
   private ticker: NodeJS.Timeout | undefined;
   private snapshotTimer: NodeJS.Timeout | undefined;
   private readonly proposals = new Map<number, ProposalWaiter>();
+  private queuedCommands: QueuedCommand[] = [];
   private queuedReads: ReadWaiter[] = [];
   private parkedReads: ReadWaiter[] = [];
   private readonly issuedReads = new Map<string, { index?: number; waiters: ReadWaiter[] }>();
@@ -169,24 +181,59 @@ export class RaftDriver {
     this.node.reportUnreachable(id);
   }
 
-  /** Replicates a command; resolves with its result once applied here. Throws NotLeader on followers. */
+  /**
+   * Replicates a command; resolves with its result once applied here. Rejects with NotLeader/NoLeader on a
+   * follower. Commands that arrive while the driver waits for the disk are grouped into one log entry.
+   */
   propose(command: Command): Promise<CommandResult> {
-    const data = encodeEnvelope({ id: new Uint8Array(0), command });
-    return this.proposeRaw(data).then((r) => {
-      if (!r) throw new S3dbError('Internal', 'command produced no result');
-      return r;
-    });
+    if (this.stopped) return Promise.reject(new S3dbError('Stopped', 'node is stopping'));
+    let size = 64;
+    if (command.type === 'batch') {
+      for (const op of command.ops) size += op.key.length + (op.kind === 'put' ? op.value.length : 0) + 16;
+      for (const p of command.preconditions)
+        size += p.key.length + (p.kind === 'valueEquals' ? p.value.length : 0) + 16;
+    } else {
+      size += command.key.length + (command.type === 'put' ? command.value.length : 0);
+    }
+    const p = new Promise<CommandResult>((resolve, reject) =>
+      this.queuedCommands.push({ command, size, resolve, reject }),
+    );
+    this.schedule();
+    return p;
   }
 
-  private proposeRaw(data: Uint8Array): Promise<CommandResult | undefined> {
-    if (this.stopped) return Promise.reject(new S3dbError('Stopped', 'node is stopping'));
-    let index: number;
-    try {
-      index = this.node.propose(data);
-    } catch (e) {
-      return Promise.reject(this.translate(e));
+  private flushProposals(): void {
+    while (this.queuedCommands.length > 0) {
+      let n = 0;
+      let bytes = 0;
+      while (n < this.queuedCommands.length && n < MAX_GROUP_COMMANDS) {
+        const next = this.queuedCommands[n]!.size;
+        if (n > 0 && bytes + next > MAX_GROUP_BYTES) break;
+        bytes += next;
+        n++;
+      }
+      const group = this.queuedCommands.splice(0, n);
+      let index: number;
+      try {
+        index = this.node.propose(encodeCommands(group.map((q) => q.command)));
+      } catch (e) {
+        const err = this.translate(e);
+        for (const q of group) q.reject(err);
+        continue;
+      }
+      this.track(index, {
+        resolve: (results) => {
+          group.forEach((q, i) => {
+            const r = results?.[i];
+            if (r) q.resolve(r);
+            else q.reject(new S3dbError('Internal', 'command produced no result'));
+          });
+        },
+        reject: (e) => {
+          for (const q of group) q.reject(e);
+        },
+      });
     }
-    return this.waitForIndex(index);
   }
 
   async proposeConfChange(change: ConfChange): Promise<void> {
@@ -200,21 +247,24 @@ export class RaftDriver {
     await this.waitForIndex(index);
   }
 
-  private waitForIndex(index: number): Promise<CommandResult | undefined> {
-    const term = this.node.status().term;
-    const p = new Promise<CommandResult | undefined>((resolve, reject) => {
-      const timer = deferredTimeout(
-        this.timings.requestTimeoutMs,
-        (e) => {
-          this.proposals.delete(index);
-          reject(e);
-        },
-        `proposal at index ${index}`,
-      );
-      this.proposals.set(index, { term, resolve, reject, timer });
+  private waitForIndex(index: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.track(index, { resolve: () => resolve(), reject });
+      this.schedule();
     });
-    this.schedule();
-    return p;
+  }
+
+  private track(index: number, w: Pick<ProposalWaiter, 'resolve' | 'reject'>): void {
+    const term = this.node.status().term;
+    const timer = deferredTimeout(
+      this.timings.requestTimeoutMs,
+      (e) => {
+        this.proposals.delete(index);
+        w.reject(e);
+      },
+      `proposal at index ${index}`,
+    );
+    this.proposals.set(index, { term, resolve: w.resolve, reject: w.reject, timer });
   }
 
   private translate(e: unknown): Error {
@@ -295,6 +345,7 @@ export class RaftDriver {
   private async loop(): Promise<void> {
     try {
       while (!this.stopped) {
+        this.flushProposals();
         this.issueReads();
         if (this.node.hasReady()) {
           const rd = this.node.ready();
@@ -360,17 +411,17 @@ export class RaftDriver {
     const items: ApplyItem[] = [];
     const bad = new Set<number>();
     for (const e of entries) {
-      let envelope: Envelope | undefined;
       if (e.type === 'normal' && e.data.length > 0) {
         try {
-          envelope = decodeEnvelope(e.data);
+          items.push({ index: e.index, commands: decodeCommands(e.data) });
+          continue;
         } catch {
           bad.add(e.index);
         }
       } else if (e.type === 'confChange') {
         decodeConfChange(e.data);
       }
-      items.push(envelope ? { index: e.index, envelope } : { index: e.index });
+      items.push({ index: e.index });
     }
     const results = await this.opts.fsm.apply(items);
     for (let i = 0; i < entries.length; i++) {
@@ -424,6 +475,8 @@ export class RaftDriver {
   }
 
   private failAll(err: Error): void {
+    for (const q of this.queuedCommands) q.reject(err);
+    this.queuedCommands = [];
     for (const w of this.proposals.values()) {
       clearTimeout(w.timer);
       w.reject(err);

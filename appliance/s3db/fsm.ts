@@ -1,6 +1,6 @@
 import { Level } from 'level';
 import { ByteReader, ByteWriter } from './bytes.ts';
-import type { Command, CommandResult, Envelope } from './command.ts';
+import type { Command, CommandResult } from './command.ts';
 import { S3dbError } from './errors.ts';
 import { bytesEqual, metaKey, prefixUpperBound, storageKey, tablePrefix, validateTable } from './keys.ts';
 
@@ -30,8 +30,8 @@ export interface ScanResult {
 
 export interface ApplyItem {
   index: number;
-  /** Undefined for entries that carry no command (leader no-ops, configuration changes). */
-  envelope?: Envelope;
+  /** The entry's commands, applied in order; undefined for entries without commands (no-ops, conf changes). */
+  commands?: Command[];
 }
 
 export const DEFAULT_SCAN_LIMIT = 1000;
@@ -86,11 +86,11 @@ export class Fsm {
     await this.db.close();
   }
 
-  /** Applies committed entries in order; returns one result per item (undefined for non-commands). */
-  async apply(items: ApplyItem[]): Promise<(CommandResult | undefined)[]> {
+  /** Applies committed entries in order; returns per item the results of its commands (undefined: none). */
+  async apply(items: ApplyItem[]): Promise<(CommandResult[] | undefined)[]> {
     const pending = new Map<string, Uint8Array | null>();
     const ops: Op[] = [];
-    const results: (CommandResult | undefined)[] = [];
+    const results: (CommandResult[] | undefined)[] = [];
     let last = this.applied;
     const read = async (key: Uint8Array): Promise<StoredValue | undefined> => {
       const hex = Buffer.from(key).toString('hex');
@@ -109,9 +109,13 @@ export class Fsm {
         continue;
       }
       last = item.index;
-      results.push(
-        item.envelope ? await this.applyCommand(item.index, item.envelope.command, read, write) : undefined,
-      );
+      if (!item.commands) {
+        results.push(undefined);
+        continue;
+      }
+      const out: CommandResult[] = [];
+      for (const cmd of item.commands) out.push(await this.applyCommand(item.index, cmd, read, write));
+      results.push(out);
     }
     if (last === this.applied) return results;
     ops.push({ type: 'put', key: APPLIED, value: encodeIndex(last) });

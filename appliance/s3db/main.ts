@@ -16,7 +16,7 @@ async function main(argv: string[]): Promise<void> {
   const join = argv.includes('-join') || argv.includes('--join');
   const node = await startS3dbNodeFromConfig(config, id, {
     join,
-    log: (l) => process.stderr.write(`${l}\n`),
+    log: (l) => process.stderr.write(`${new Date().toISOString()} ${l}\n`),
   });
   process.stdout.write(
     `S3DB_READY ${JSON.stringify({ id, httpPort: node.httpPort, raftPort: node.raftPort })}\n`,

@@ -92,8 +92,8 @@ export async function startS3dbNode(opts: S3dbNodeOptions): Promise<S3dbNodeHand
     timings: opts.timings ?? {},
     send: (to, payload) => wire.transport?.send(to, payload),
     onApplied: (entries) => {
-      if (entries.some((e) => e.type === 'confChange' || e.data.length > 0))
-        void loadMembers().catch(() => {});
+      // A joining member's addresses are written to _members before its conf change, so they are there now.
+      if (entries.some((e) => e.type === 'confChange')) void loadMembers().catch(() => {});
     },
     onLeaderChange: (leaderId, role) => log(`s3db node ${opts.id}: ${role}, leader ${leaderId}`),
     onFatal: (err) => {

@@ -67,6 +67,8 @@ const keyBytes = (k: KeyInput): Buffer =>
   typeof k === 'string' ? Buffer.from(k, 'utf8') : Buffer.from(k.buffer, k.byteOffset, k.byteLength);
 const hexKey = (k: KeyInput): string => keyBytes(k).toString('hex');
 const EMPTY = Buffer.alloc(0);
+/** Backoff between attempts grows from 25 ms to this, so a new leader is found soon after an election. */
+const MAX_BACKOFF_MS = 200;
 
 class AttemptError extends Error {
   constructor(
@@ -260,7 +262,7 @@ export class S3dbClient {
         if (e.leaderHint && e.leaderHint !== node) this.preferred = e.leaderHint;
         else this.rotate(node);
         await new Promise((r) => setTimeout(r, delay));
-        delay = Math.min(delay * 2, 500);
+        delay = Math.min(delay * 2, MAX_BACKOFF_MS);
       }
     }
     throw last ?? new S3dbClientError('Unavailable', 'no s3db node answered');

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { decodeEnvelope, encodeEnvelope, validateCommand } from '../../../appliance/s3db/command.ts';
-import type { Command, Envelope } from '../../../appliance/s3db/command.ts';
+import { decodeCommands, encodeCommands, validateCommand } from '../../../appliance/s3db/command.ts';
+import type { Command } from '../../../appliance/s3db/command.ts';
 import { S3dbError } from '../../../appliance/s3db/errors.ts';
 import { parseHex, prefixUpperBound, storageKey, toHex } from '../../../appliance/s3db/keys.ts';
 
@@ -33,30 +33,29 @@ const command: fc.Arbitrary<Command> = fc.oneof(
   }),
 );
 
-test('envelope round-trips any binary keys and values', () => {
+test('entry payloads round-trip any commands with binary keys and values', () => {
   fc.assert(
-    fc.property(fc.uint8Array({ maxLength: 16 }), command, (id, cmd) => {
-      const env: Envelope = structuredClone({ id, command: cmd });
-      assert.deepStrictEqual(decodeEnvelope(encodeEnvelope(env)), env);
+    fc.property(fc.array(command, { maxLength: 5 }), (cmds) => {
+      const plain: Command[] = structuredClone(cmds);
+      assert.deepStrictEqual(decodeCommands(encodeCommands(plain)), plain);
     }),
     { numRuns: 300 },
   );
 });
 
 test('truncated or trailing input is rejected with a typed error', () => {
-  const bytes = encodeEnvelope({
-    id: new Uint8Array([1, 2]),
-    command: { type: 'put', table: 't', key: new Uint8Array([0, 0xff]), value: new Uint8Array([7]) },
-  });
+  const bytes = encodeCommands([
+    { type: 'put', table: 't', key: new Uint8Array([0, 0xff]), value: new Uint8Array([7]) },
+  ]);
   for (let n = 0; n < bytes.length; n++) {
     assert.throws(
-      () => decodeEnvelope(bytes.subarray(0, n)),
+      () => decodeCommands(bytes.subarray(0, n)),
       (e: unknown) => e instanceof S3dbError && e.code === 'InvalidCommand',
     );
   }
   const longer = new Uint8Array(bytes.length + 1);
   longer.set(bytes);
-  assert.throws(() => decodeEnvelope(longer), S3dbError);
+  assert.throws(() => decodeCommands(longer), S3dbError);
 });
 
 test('validation rejects bad tables, empty keys and empty batches', () => {

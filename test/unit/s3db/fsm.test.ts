@@ -7,7 +7,7 @@ import { Fsm } from '../../../appliance/s3db/fsm.ts';
 import type { Command } from '../../../appliance/s3db/command.ts';
 
 const b = (s: string): Uint8Array => new Uint8Array(Buffer.from(s));
-const env = (command: Command) => ({ id: new Uint8Array(0), command });
+const one = (command: Command): Command[] => [command];
 
 async function withFsm(fn: (fsm: Fsm, dir: string) => Promise<void>): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 's3db-fsm-'));
@@ -26,15 +26,15 @@ test('put, get, delete with versions = raft index; replayed entries are skipped'
       { index: 1 },
       {
         index: 2,
-        envelope: env({ type: 'put', table: 'objects', key: new Uint8Array([0, 1, 0xff]), value: b('v1') }),
+        commands: one({ type: 'put', table: 'objects', key: new Uint8Array([0, 1, 0xff]), value: b('v1') }),
       },
-      { index: 3, envelope: env({ type: 'delete', table: 'objects', key: b('missing') }) },
+      { index: 3, commands: one({ type: 'delete', table: 'objects', key: b('missing') }) },
     ]);
-    assert.deepEqual(res, [undefined, { type: 'put', version: 2 }, { type: 'delete', deleted: false }]);
+    assert.deepEqual(res, [undefined, [{ type: 'put', version: 2 }], [{ type: 'delete', deleted: false }]]);
     assert.deepEqual(await fsm.get('objects', new Uint8Array([0, 1, 0xff])), { value: b('v1'), version: 2 });
     assert.equal(await fsm.get('buckets', new Uint8Array([0, 1, 0xff])), undefined, 'tables are separate');
     const replay = await fsm.apply([
-      { index: 2, envelope: env({ type: 'delete', table: 'objects', key: new Uint8Array([0, 1, 0xff]) }) },
+      { index: 2, commands: one({ type: 'delete', table: 'objects', key: new Uint8Array([0, 1, 0xff]) }) },
     ]);
     assert.deepEqual(replay, [undefined]);
     assert.equal(fsm.appliedIndex, 3);
@@ -42,7 +42,7 @@ test('put, get, delete with versions = raft index; replayed entries are skipped'
     const again = await Fsm.open(join(dir, 'fsm'));
     assert.equal(again.appliedIndex, 3, 'applied index survives reopen');
     await again.apply([
-      { index: 4, envelope: env({ type: 'delete', table: 'objects', key: new Uint8Array([0, 1, 0xff]) }) },
+      { index: 4, commands: one({ type: 'delete', table: 'objects', key: new Uint8Array([0, 1, 0xff]) }) },
     ]);
     assert.equal(await again.get('objects', new Uint8Array([0, 1, 0xff])), undefined);
     await again.close();
@@ -52,10 +52,10 @@ test('put, get, delete with versions = raft index; replayed entries are skipped'
 test('atomic batch: preconditions see earlier entries of the same apply, failure writes nothing', async () => {
   await withFsm(async (fsm) => {
     const res = await fsm.apply([
-      { index: 1, envelope: env({ type: 'put', table: 't', key: b('a'), value: b('1') }) },
+      { index: 1, commands: one({ type: 'put', table: 't', key: b('a'), value: b('1') }) },
       {
         index: 2,
-        envelope: env({
+        commands: one({
           type: 'batch',
           preconditions: [
             { kind: 'valueEquals', table: 't', key: b('a'), value: b('1') },
@@ -70,7 +70,7 @@ test('atomic batch: preconditions see earlier entries of the same apply, failure
       },
       {
         index: 3,
-        envelope: env({
+        commands: one({
           type: 'batch',
           preconditions: [{ kind: 'absent', table: 't', key: b('b') }],
           ops: [{ kind: 'put', table: 't', key: b('c'), value: b('3') }],
@@ -78,7 +78,7 @@ test('atomic batch: preconditions see earlier entries of the same apply, failure
       },
       {
         index: 4,
-        envelope: env({
+        commands: one({
           type: 'batch',
           preconditions: [
             { kind: 'versionEquals', table: 't', key: b('a'), version: 0 },
@@ -88,9 +88,9 @@ test('atomic batch: preconditions see earlier entries of the same apply, failure
         }),
       },
     ]);
-    assert.deepEqual(res[1], { type: 'batch', ok: true, version: 2 });
-    assert.deepEqual(res[2], { type: 'batch', ok: false, failed: 0, reason: 'key exists' });
-    assert.deepEqual(res[3], { type: 'batch', ok: true, version: 4 });
+    assert.deepEqual(res[1]?.[0], { type: 'batch', ok: true, version: 2 });
+    assert.deepEqual(res[2]?.[0], { type: 'batch', ok: false, failed: 0, reason: 'key exists' });
+    assert.deepEqual(res[3]?.[0], { type: 'batch', ok: true, version: 4 });
     assert.equal(await fsm.get('t', b('c')), undefined);
     assert.deepEqual(await fsm.get('t', b('b')), { value: b('2'), version: 2 });
     assert.deepEqual(await fsm.get('t', b('a')), { value: b('again'), version: 4 });
@@ -104,10 +104,10 @@ test('scan: raw byte order, prefix, startAfter continuation, limit, table isolat
     );
     let i = 0;
     await fsm.apply(
-      keys.map((key) => ({ index: ++i, envelope: env({ type: 'put', table: 'x', key, value: key }) })),
+      keys.map((key) => ({ index: ++i, commands: one({ type: 'put', table: 'x', key, value: key }) })),
     );
     await fsm.apply([
-      { index: ++i, envelope: env({ type: 'put', table: 'x2', key: b('a'), value: b('other') }) },
+      { index: ++i, commands: one({ type: 'put', table: 'x2', key: b('a'), value: b('other') }) },
     ]);
     const all = await fsm.scan({ table: 'x' });
     assert.deepEqual(
@@ -136,17 +136,17 @@ test('scan: raw byte order, prefix, startAfter continuation, limit, table isolat
 test('snapshot restores the exact state and applied index into another FSM', async () => {
   await withFsm(async (fsm, dir) => {
     await fsm.apply([
-      { index: 5, envelope: env({ type: 'put', table: 't', key: b('k1'), value: b('v1') }) },
+      { index: 5, commands: one({ type: 'put', table: 't', key: b('k1'), value: b('v1') }) },
       {
         index: 6,
-        envelope: env({ type: 'put', table: 'u', key: new Uint8Array([0]), value: new Uint8Array() }),
+        commands: one({ type: 'put', table: 'u', key: new Uint8Array([0]), value: new Uint8Array() }),
       },
     ]);
     const snap = await fsm.snapshot();
     assert.equal(snap.index, 6);
     const other = await Fsm.open(join(dir, 'other'));
     await other.apply([
-      { index: 1, envelope: env({ type: 'put', table: 't', key: b('stale'), value: b('x') }) },
+      { index: 1, commands: one({ type: 'put', table: 't', key: b('stale'), value: b('x') }) },
     ]);
     assert.equal(await other.restore(snap.data), 6);
     assert.equal(other.appliedIndex, 6);
@@ -154,5 +154,38 @@ test('snapshot restores the exact state and applied index into another FSM', asy
     assert.deepEqual(await other.get('t', b('k1')), { value: b('v1'), version: 5 });
     assert.deepEqual(await other.get('u', new Uint8Array([0])), { value: new Uint8Array(), version: 6 });
     await other.close();
+  });
+});
+
+test('several commands in one entry apply in order with their own results and the entry index as version', async () => {
+  await withFsm(async (fsm) => {
+    const res = await fsm.apply([
+      {
+        index: 7,
+        commands: [
+          { type: 'put', table: 't', key: b('k'), value: b('1') },
+          {
+            type: 'batch',
+            preconditions: [{ kind: 'valueEquals', table: 't', key: b('k'), value: b('1') }],
+            ops: [{ kind: 'put', table: 't', key: b('k'), value: b('2') }],
+          },
+          {
+            type: 'batch',
+            preconditions: [{ kind: 'absent', table: 't', key: b('k') }],
+            ops: [{ kind: 'delete', table: 't', key: b('k') }],
+          },
+          { type: 'delete', table: 't', key: b('k') },
+        ],
+      },
+    ]);
+    assert.deepEqual(res, [
+      [
+        { type: 'put', version: 7 },
+        { type: 'batch', ok: true, version: 7 },
+        { type: 'batch', ok: false, failed: 0, reason: 'key exists' },
+        { type: 'delete', deleted: true },
+      ],
+    ]);
+    assert.equal(await fsm.get('t', b('k')), undefined);
   });
 });
