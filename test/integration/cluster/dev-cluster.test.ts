@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { S3dbClient } from '../../../shared/s3db-client/index.ts';
 import { ShardClient } from '../../../shared/shard-client/index.ts';
 import { loadTlsIdentity } from '../../../shared/tls/index.ts';
@@ -17,6 +18,7 @@ import type { ProcessInfo } from './harness.ts';
 const DB_IDS = [1, 2, 3];
 const NODE_IDS = [1, 2, 3, 4, 5];
 const DB_KEY = { accessKeyId: 'DEVTESTDB', secretAccessKey: 'dev-cluster-test-db-secret' };
+const S3_KEY = { accessKeyId: 'DEVTESTKEY', secretAccessKey: 'dev-cluster-test-secret' };
 const READY = /^s3d: ready: /;
 
 describe('s3d dev cluster (3 s3db + 5 appliances, RS(3,2))', () => {
@@ -72,14 +74,14 @@ describe('s3d dev cluster (3 s3db + 5 appliances, RS(3,2))', () => {
 
   const childPids = new Set<number>();
 
-  async function startCluster(): Promise<{ run: S3dRun; children: ProcessInfo[] }> {
+  async function startCluster(extra: string[]): Promise<{ run: S3dRun; children: ProcessInfo[] }> {
     // A run a failed test left behind holds the data directories: end it (its children follow).
     for (const old of runs) {
       old.kill('SIGKILL');
       await old.exited;
     }
     await waitGone([...childPids], 15_000);
-    const run = new S3dRun(['-config', configPath, '-port', '0', '-no-gateway'], dir);
+    const run = new S3dRun(['-config', configPath, '-port', '0', ...extra], dir);
     runs.push(run);
     await run.waitForLine(READY, 150_000);
     // Only the s3d children: tsx's esbuild service is a child process too.
@@ -89,7 +91,7 @@ describe('s3d dev cluster (3 s3db + 5 appliances, RS(3,2))', () => {
   }
 
   it('runs each part as a child with its role on the command line; each serves; SIGTERM stops all, exit 0', async () => {
-    const { run, children } = await startCluster();
+    const { run, children } = await startCluster([]);
     const roles = children.map((c) => roleOf(c.args)).sort();
     assert.deepEqual(
       roles,
@@ -137,6 +139,25 @@ describe('s3d dev cluster (3 s3db + 5 appliances, RS(3,2))', () => {
       db.close();
     }
 
+    // And S3 works end to end through the gateway: erasure-coded over the five appliances.
+    const [, url] = run.output.match(/^s3d: ready: S3 endpoint (http:\/\/127\.0\.0\.1:\d+)$/m) ?? [];
+    assert.ok(url, run.output);
+    const s3 = new S3Client({
+      endpoint: url,
+      region: 'us-east-1',
+      credentials: S3_KEY,
+      forcePathStyle: true,
+    });
+    try {
+      await s3.send(new CreateBucketCommand({ Bucket: 'dev-test' }));
+      const body = randomBytes(200_000);
+      await s3.send(new PutObjectCommand({ Bucket: 'dev-test', Key: 'blob', Body: body }));
+      const got = await s3.send(new GetObjectCommand({ Bucket: 'dev-test', Key: 'blob' }));
+      assert.deepEqual(Buffer.from(await got.Body!.transformToByteArray()), body);
+    } finally {
+      s3.destroy();
+    }
+
     run.kill('SIGTERM');
     assert.deepEqual(await run.exited, { code: 0, signal: null }, run.output);
     assert.deepEqual(
@@ -151,8 +172,12 @@ describe('s3d dev cluster (3 s3db + 5 appliances, RS(3,2))', () => {
   });
 
   it('reports a child killed with kill -9 (role, signal) and stops everything with exit 1', async () => {
-    const { run, children } = await startCluster();
+    const { run, children } = await startCluster(['-no-gateway']);
     assert.equal(children.length, 8, run.output);
+    assert.match(
+      run.output,
+      /^s3d: ready: 3 s3db node\(s\) and 5 appliance\(s\); no gateway \(-no-gateway\)$/m,
+    );
 
     // The restart kept what was acknowledged before it.
     const tls = await loadTlsIdentity(join(dir, 'data', 'tls'), 'gateway');
