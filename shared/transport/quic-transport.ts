@@ -133,13 +133,22 @@ class StreamSet {
  * small ping every KEEP_ALIVE_INTERVAL_MS and the server echoes it. QUIC's own idle timeout is not enough: with
  * data in flight, quiche keeps retransmitting to a dead peer for several seconds before it gives up.
  */
-function heartbeat(raw: QUICStream, role: 'client' | 'server', onDead: () => void): () => void {
+interface Liveness {
+  /** Data arrived on some stream of the connection: the peer is alive even if its heartbeat is queued. */
+  touch(): void;
+  stop(): void;
+}
+
+function heartbeat(raw: QUICStream, role: 'client' | 'server', liveness: Liveness, onDead: () => void): void {
   const reader = raw.readable.getReader();
   const writer = raw.writable.getWriter();
   reader.closed.catch(() => undefined);
   writer.closed.catch(() => undefined);
   let lastHeard = Date.now();
   let stopped = false;
+  liveness.touch = () => {
+    lastHeard = Date.now();
+  };
   const ping = Buffer.alloc(8);
   void (async () => {
     try {
@@ -170,7 +179,11 @@ function heartbeat(raw: QUICStream, role: 'client' | 'server', onDead: () => voi
     stopped = true;
     clearInterval(timer);
   };
-  return stop;
+  liveness.stop = stop;
+}
+
+function newLiveness(): Liveness {
+  return { touch: () => undefined, stop: () => undefined };
 }
 
 class QuicDuplexStream implements DuplexStream {
@@ -181,6 +194,7 @@ class QuicDuplexStream implements DuplexStream {
   constructor(
     private readonly stream: QUICStream,
     private readonly describe: string,
+    private readonly liveness: Liveness,
   ) {
     this.reader = stream.readable.getReader();
     this.writer = stream.writable.getWriter();
@@ -195,6 +209,7 @@ class QuicDuplexStream implements DuplexStream {
       const { value, done } = await this.reader.read();
       // fail() cancels the reader, which ends a pending read as "done": that is a failure, not a clean end.
       if (this.aborted) throw this.aborted;
+      this.liveness.touch();
       return done ? null : value;
     } catch (err) {
       throw this.aborted ?? transportError(err, this.describe);
@@ -275,7 +290,7 @@ class QuicConnection implements TransportConnection {
     );
     client.addEventListener(events.EventQUICClientDestroyed.name, () => this.markClosed(), { once: true });
     void connection.closedP.then(() => this.markClosed());
-    this.stopHeartbeat = heartbeat(connection.newStream('bidi'), 'client', () => {
+    heartbeat(connection.newStream('bidi'), 'client', this.liveness, () => {
       this.closeError = new TransportError(
         'CONNECTION_LOST',
         `${describe}: peer silent for more than ${DEAD_PEER_TIMEOUT_MS} ms`,
@@ -283,7 +298,7 @@ class QuicConnection implements TransportConnection {
       this.markClosed();
     });
   }
-  private readonly stopHeartbeat: () => void;
+  private readonly liveness = newLiveness();
 
   get closed(): boolean {
     return this.isClosed || this.client.closed;
@@ -292,7 +307,7 @@ class QuicConnection implements TransportConnection {
   private markClosed(): void {
     if (this.isClosed) return;
     this.isClosed = true;
-    this.stopHeartbeat?.();
+    this.liveness.stop();
     this.streams.failAll(
       this.closeError instanceof TransportError
         ? this.closeError
@@ -315,7 +330,7 @@ class QuicConnection implements TransportConnection {
       throw this.closeError ?? new TransportError('CLOSED', `${this.describe}: connection is closed`);
     try {
       const raw = this.client.connection.newStream('bidi');
-      const stream = new QuicDuplexStream(raw, this.describe);
+      const stream = new QuicDuplexStream(raw, this.describe, this.liveness);
       this.streams.add(stream, raw);
       return stream;
     } catch (err) {
@@ -376,22 +391,22 @@ export class QuicTransport implements Transport {
       const peer = peerInfo(connection);
       const describe = `quic from ${peer.remoteAddress}:${peer.remotePort}`;
       connection.addEventListener(events.EventQUICConnectionError.name, () => undefined);
-      let stopHeartbeat: (() => void) | undefined;
+      const liveness = newLiveness();
       void connection.closedP.then(() => {
-        stopHeartbeat?.();
+        liveness.stop();
         streams.failAll(new TransportError('CONNECTION_LOST', `${describe}: connection closed`));
       });
       connection.addEventListener(events.EventQUICConnectionStream.name, (sevt: Event) => {
         const raw = (sevt as events.EventQUICConnectionStream).detail;
         if (raw.streamId === 0) {
           // The client's first stream carries the heartbeat, not a request.
-          stopHeartbeat = heartbeat(raw, 'server', () => {
+          heartbeat(raw, 'server', liveness, () => {
             streams.failAll(new TransportError('CONNECTION_LOST', `${describe}: peer silent`));
             void connection.stop({ force: true }).catch(() => undefined);
           });
           return;
         }
-        const stream = new QuicDuplexStream(raw, describe);
+        const stream = new QuicDuplexStream(raw, describe, liveness);
         streams.add(stream, raw);
         onStream(stream, peer);
       });
