@@ -174,6 +174,9 @@ export function buildGatewayApp(options: GatewayAppOptions): FastifyInstance {
     const { rawPath, rawQuery } = splitUrl(request.raw.url ?? '/');
     if (isHealthRequest(request, rawPath, options.domain)) return;
     const headers = request.headers as HeaderBag;
+    // Authenticate before looking at what is asked, as S3 does: unsigned requests learn nothing.
+    const authRequest: AuthRequest = { method: request.method, rawPath, query: rawQuery, headers };
+    const identity = await auth.authenticate(authRequest);
     const resolved = resolveRequest({
       method: request.method,
       rawPath,
@@ -182,8 +185,6 @@ export function buildGatewayApp(options: GatewayAppOptions): FastifyInstance {
       ...(options.domain === undefined ? {} : { domain: options.domain }),
       headers,
     });
-    const authRequest: AuthRequest = { method: request.method, rawPath, query: rawQuery, headers };
-    const identity = await auth.authenticate(authRequest);
     if (!auth.isAllowed(identity, ACTION_OF[resolved.operation], resolved.bucket)) throw AccessDenied();
     request.s3.resolved = resolved;
     request.s3.identity = identity;

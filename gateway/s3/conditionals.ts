@@ -13,9 +13,12 @@ export interface ConditionalHeaders {
   ifUnmodifiedSince?: string;
 }
 
+/** 304 carries the object's validators, as S3 sends them. */
 export class NotModified extends S3Error {
-  constructor() {
-    super('NotModified', 'Not Modified', 304);
+  constructor(etag: string, lastModified: Date) {
+    super('NotModified', 'Not Modified', 304, {
+      headers: { etag, 'last-modified': lastModified.toUTCString() },
+    });
   }
 }
 
@@ -52,10 +55,10 @@ export function checkConditions(headers: ConditionalHeaders, etag: string, lastM
     if (since !== undefined && modifiedSecond > since) throw PreconditionFailed('If-Unmodified-Since');
   }
   if (headers.ifNoneMatch !== undefined) {
-    if (etagMatches(headers.ifNoneMatch, etag)) throw new NotModified();
+    if (etagMatches(headers.ifNoneMatch, etag)) throw new NotModified(etag, lastModified);
   } else {
     const since = parseHttpDate(headers.ifModifiedSince);
-    if (since !== undefined && modifiedSecond <= since) throw new NotModified();
+    if (since !== undefined && modifiedSecond <= since) throw new NotModified(etag, lastModified);
   }
 }
 

@@ -2,7 +2,7 @@
 // `GatewayStarter`, so the same tests run against every backend (filesystem now, distributed later).
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -94,6 +94,7 @@ function waitForListening(child: ChildProcess): Promise<string> {
 }
 
 export interface GatewayProcess extends StartedGateway {
+  pid: number;
   /** Folder holding config.toml and the data folder. */
   dir: string;
   /** kill -9: no chance to clean up or flush. */
@@ -149,6 +150,7 @@ export async function spawnFilesystemGateway(options: SpawnOptions = {}): Promis
   return {
     url,
     dir,
+    pid: child.pid as number,
     client(account, overrides) {
       const client = makeClient(url, account, overrides?.secretAccessKey);
       clients.push(client);
@@ -174,3 +176,11 @@ export async function spawnFilesystemGateway(options: SpawnOptions = {}): Promis
 
 /** The filesystem backend in a child process, with a fresh temp base_path. */
 export const startFilesystemGateway: GatewayStarter = () => spawnFilesystemGateway();
+
+/** CPU time (user + system, ms) a process has used so far, from /proc (Linux). */
+export async function processCpuMs(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return (ticks * 1000) / 100; // USER_HZ is 100 on Linux
+}

@@ -134,6 +134,10 @@ describe('conditional headers', () => {
     assert.equal(outcome({ ifMatch: etag }), '200');
     assert.equal(outcome({ ifMatch: '"other"' }), '412');
     assert.equal(outcome({ ifNoneMatch: etag }), '304');
+    assert.throws(
+      () => checkConditions({ ifNoneMatch: etag }, etag, modified),
+      (error: unknown) => error instanceof NotModified && error.headers.etag === etag,
+    );
     assert.equal(outcome({ ifNoneMatch: '"other"' }), '200');
     assert.equal(outcome({ ifModifiedSince: before }), '200');
     assert.equal(outcome({ ifModifiedSince: same }), '304');
