@@ -76,17 +76,15 @@ async function scanOneVolume(
       const reason = err instanceof Error ? err.message : String(err);
       report.damaged.push({ volume, offset: 0, length: VOLUME_HEADER_BYTES, reason });
     }
-    {
-      for await (const item of scanVolume(fh, { start: VOLUME_HEADER_BYTES })) {
-        if (item.type === 'record') {
-          if (last) accept(last);
-          last = item;
-        } else if (item.type === 'damage') {
-          report.damaged.push({ volume, offset: item.offset, length: item.length, reason: item.reason });
-        } else {
-          validEnd = item.validEnd;
-          tailReason = item.tail?.reason;
-        }
+    for await (const item of scanVolume(fh, { start: VOLUME_HEADER_BYTES })) {
+      if (item.type === 'record') {
+        if (last) accept(last);
+        last = item;
+      } else if (item.type === 'damage') {
+        report.damaged.push({ volume, offset: item.offset, length: item.length, reason: item.reason });
+      } else {
+        validEnd = item.validEnd;
+        tailReason = item.tail?.reason;
       }
     }
     if (last) {

@@ -557,119 +557,12 @@ export class ShardStore {
       v.liveShards -= 1;
     };
 
-    for (const job of batch) {
-      const id = job.keyBytes.toString('latin1');
-      const state = states.get(id) as KeyState;
-      if (job.kind === 'delete' && state.live === null) {
-        results.push(false);
-        continue;
-      }
-      const buffers: Buffer[] = [];
-      let length = RECORD_HEADER_BYTES;
-      const key = decodeShardKey(job.keyBytes);
-      if (job.kind === 'put') {
-        const table = encodeSegmentTable(job.segments.map((s) => s.entry));
-        const compressed = job.segments.some((s) => s.entry.compressed);
-        buffers.push(
-          encodeRecordHeader({
-            kind: RecordKind.SHARD,
-            flags: compressed ? RECORD_FLAG_COMPRESSED : 0,
-            seq,
-            ...key,
-            rsData: job.meta.rsData,
-            rsParity: job.meta.rsParity,
-            segmentCount: job.segments.length,
-            payloadLength: job.payloadLength,
-            segmentTableCrc: crc32c(table),
-          }),
-          table,
-          ...job.segments.map((s) => s.stored),
-        );
-        length += table.byteLength + job.payloadLength;
-      } else {
-        buffers.push(
-          encodeRecordHeader({
-            kind: RecordKind.TOMBSTONE,
-            flags: 0,
-            seq,
-            ...key,
-            rsData: 0,
-            rsParity: 0,
-            segmentCount: 0,
-            payloadLength: 0,
-            segmentTableCrc: crc32c(Buffer.alloc(0)),
-          }),
-        );
-      }
-      if (
-        active === null ||
-        (active.tail + length > this.options.volumeSizeBytes && active.tail > VOLUME_HEADER_BYTES)
-      ) {
-        const id = this.nextVolumeId++;
-        const fh = await createVolumeFile(this.volumesDir, id).catch((err: unknown) => {
-          throw toStoreIoError(err, `creating volume ${id}`);
-        });
-        if (active !== null) info(active.id).state = 'sealed';
-        active = { id, fh, tail: VOLUME_HEADER_BYTES };
-        created.push(active);
-        const fresh: VolumeInfo = {
-          id,
-          state: 'active',
-          committedBytes: VOLUME_HEADER_BYTES,
-          liveBytes: 0,
-          deadBytes: 0,
-          liveShards: 0,
-        };
-        this.volumes.set(id, fresh);
-        this.dirtyVolumes.add(id);
-        infos.set(id, cloneInfo(fresh));
-      }
-      let write = writes.get(active.id);
-      if (write === undefined) {
-        write = { fh: active.fh, start: active.tail, buffers: [], bytes: 0 };
-        writes.set(active.id, write);
-      }
-      write.buffers.push(...buffers);
-      write.bytes += length;
-      const location: RecordLocation = { volume: active.id, offset: active.tail, length, seq };
-      active.tail += length;
-      totalBytes += length;
-      seq++;
-      const target = info(active.id);
-      target.committedBytes = active.tail;
-      if (state.live !== null) markDead(job.keyBytes, state.live);
-      if (job.kind === 'put') {
-        if (state.tomb !== null) {
-          ops.push({ type: 'del', key: tombKey(job.keyBytes) });
-          const v = info(state.tomb.volume);
-          v.liveBytes -= state.tomb.length;
-          v.deadBytes += state.tomb.length;
-        }
-        const entry: LiveEntry = {
-          ...location,
-          rsData: job.meta.rsData,
-          rsParity: job.meta.rsParity,
-          segments: job.segments.map((s) => s.entry),
-        };
-        ops.push({ type: 'put', key: liveKey(job.keyBytes), value: encodeLiveEntry(entry) });
-        target.liveBytes += length;
-        target.liveShards += 1;
-        states.set(id, { live: entry, tomb: null });
-        results.push({ bytes: job.logicalBytes, segments: job.segments.length, storedBytes: length });
-      } else {
-        ops.push({ type: 'del', key: liveKey(job.keyBytes) });
-        ops.push({ type: 'put', key: tombKey(job.keyBytes), value: encodeLocation(location) });
-        target.liveBytes += length;
-        states.set(id, { live: null, tomb: location });
-        results.push(true);
-      }
-    }
-
-    // Volumes created above exist on disk now, whatever happens to this batch: the newest becomes the active
-    // one, the others are sealed. Their handles are closed once this batch's writes are done.
+    // Volumes created while placing records exist on disk now, whatever happens to this batch: the newest
+    // becomes the active one, the others are sealed. Their handles close once this batch's writes are done.
     const sealedHandles: FileHandle[] = [];
-    const newest = created[created.length - 1];
-    if (newest !== undefined) {
+    const adoptCreatedVolumes = (): void => {
+      const newest = created[created.length - 1];
+      if (newest === undefined) return;
       for (const v of [this.active, ...created]) {
         if (v === null || v.id === newest.id) continue;
         const known = this.volumes.get(v.id);
@@ -678,7 +571,121 @@ export class ShardStore {
         sealedHandles.push(v.fh);
       }
       this.active = { id: newest.id, fh: newest.fh, tail: VOLUME_HEADER_BYTES };
+    };
+    try {
+      for (const job of batch) {
+        const id = job.keyBytes.toString('latin1');
+        const state = states.get(id) as KeyState;
+        if (job.kind === 'delete' && state.live === null) {
+          results.push(false);
+          continue;
+        }
+        const buffers: Buffer[] = [];
+        let length = RECORD_HEADER_BYTES;
+        const key = decodeShardKey(job.keyBytes);
+        if (job.kind === 'put') {
+          const table = encodeSegmentTable(job.segments.map((s) => s.entry));
+          const compressed = job.segments.some((s) => s.entry.compressed);
+          buffers.push(
+            encodeRecordHeader({
+              kind: RecordKind.SHARD,
+              flags: compressed ? RECORD_FLAG_COMPRESSED : 0,
+              seq,
+              ...key,
+              rsData: job.meta.rsData,
+              rsParity: job.meta.rsParity,
+              segmentCount: job.segments.length,
+              payloadLength: job.payloadLength,
+              segmentTableCrc: crc32c(table),
+            }),
+            table,
+            ...job.segments.map((s) => s.stored),
+          );
+          length += table.byteLength + job.payloadLength;
+        } else {
+          buffers.push(
+            encodeRecordHeader({
+              kind: RecordKind.TOMBSTONE,
+              flags: 0,
+              seq,
+              ...key,
+              rsData: 0,
+              rsParity: 0,
+              segmentCount: 0,
+              payloadLength: 0,
+              segmentTableCrc: crc32c(Buffer.alloc(0)),
+            }),
+          );
+        }
+        if (
+          active === null ||
+          (active.tail + length > this.options.volumeSizeBytes && active.tail > VOLUME_HEADER_BYTES)
+        ) {
+          const id = this.nextVolumeId++;
+          const fh = await createVolumeFile(this.volumesDir, id).catch((err: unknown) => {
+            throw toStoreIoError(err, `creating volume ${id}`);
+          });
+          if (active !== null) info(active.id).state = 'sealed';
+          active = { id, fh, tail: VOLUME_HEADER_BYTES };
+          created.push(active);
+          const fresh: VolumeInfo = {
+            id,
+            state: 'active',
+            committedBytes: VOLUME_HEADER_BYTES,
+            liveBytes: 0,
+            deadBytes: 0,
+            liveShards: 0,
+          };
+          this.volumes.set(id, fresh);
+          this.dirtyVolumes.add(id);
+          infos.set(id, cloneInfo(fresh));
+        }
+        let write = writes.get(active.id);
+        if (write === undefined) {
+          write = { fh: active.fh, start: active.tail, buffers: [], bytes: 0 };
+          writes.set(active.id, write);
+        }
+        write.buffers.push(...buffers);
+        write.bytes += length;
+        const location: RecordLocation = { volume: active.id, offset: active.tail, length, seq };
+        active.tail += length;
+        totalBytes += length;
+        seq++;
+        const target = info(active.id);
+        target.committedBytes = active.tail;
+        if (state.live !== null) markDead(job.keyBytes, state.live);
+        if (job.kind === 'put') {
+          if (state.tomb !== null) {
+            ops.push({ type: 'del', key: tombKey(job.keyBytes) });
+            const v = info(state.tomb.volume);
+            v.liveBytes -= state.tomb.length;
+            v.deadBytes += state.tomb.length;
+          }
+          const entry: LiveEntry = {
+            ...location,
+            rsData: job.meta.rsData,
+            rsParity: job.meta.rsParity,
+            segments: job.segments.map((s) => s.entry),
+          };
+          ops.push({ type: 'put', key: liveKey(job.keyBytes), value: encodeLiveEntry(entry) });
+          target.liveBytes += length;
+          target.liveShards += 1;
+          states.set(id, { live: entry, tomb: null });
+          results.push({ bytes: job.logicalBytes, segments: job.segments.length, storedBytes: length });
+        } else {
+          ops.push({ type: 'del', key: liveKey(job.keyBytes) });
+          ops.push({ type: 'put', key: tombKey(job.keyBytes), value: encodeLocation(location) });
+          target.liveBytes += length;
+          states.set(id, { live: null, tomb: location });
+          results.push(true);
+        }
+      }
+    } catch (err) {
+      adoptCreatedVolumes();
+      for (const fh of sealedHandles) await fh.close().catch(() => undefined);
+      throw err;
     }
+    adoptCreatedVolumes();
 
     let indexWritten = false;
     try {

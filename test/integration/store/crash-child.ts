@@ -25,9 +25,9 @@ function hex(key: ShardKey): string {
 
 const store = await ShardStore.open({
   path,
-  volumeSizeBytes: 512 * 1024,
+  volumeSizeBytes: 256 * 1024,
   compression: 'lz4',
-  compactionGarbageRatio: 0.3,
+  compactionGarbageRatio: 0.25,
 });
 process.stdout.write('READY\n');
 
@@ -41,7 +41,7 @@ async function writer(): Promise<void> {
     await store.put(key, { rsData: 4, rsParity: 2 }, segmentsOf(shardData(key, MAX_SHARD_BYTES)));
     process.stdout.write(`ACK ${hex(key)} ${key.shardIndex}\n`);
     acked.push(key);
-    if (mode === 'compact' && acked.length > 4 && i % 2 === 0) {
+    if (mode === 'compact' && acked.length > 2 && i % 2 === 0) {
       const victim = acked.splice(Math.floor(Math.random() * acked.length), 1)[0]!;
       process.stdout.write(`DELREQ ${hex(victim)} ${victim.shardIndex}\n`);
       await store.delete(victim);
