@@ -42,7 +42,7 @@ interface RawRequest {
 function signedWithHost(
   baseUrl: string,
   host: string,
-  request: { method: string; path: string; body?: Buffer },
+  request: { method: string; path: string; body?: Buffer; chunked?: boolean },
 ): Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }> {
   const url = new URL(baseUrl);
   const body = request.body ?? Buffer.alloc(0);
@@ -52,11 +52,12 @@ function signedWithHost(
     path: q < 0 ? request.path : request.path.slice(0, q),
     query: q < 0 ? '' : request.path.slice(q + 1),
     headers: { host },
-    payloadHash: createHash('sha256').update(body).digest('hex'),
+    payloadHash: request.chunked ? 'UNSIGNED-PAYLOAD' : createHash('sha256').update(body).digest('hex'),
     credentials: { accessKeyId: ACCOUNTS.alice.accessKeyId, secretAccessKey: ACCOUNTS.alice.secretAccessKey },
     region: REGION,
     service: 's3',
   });
+  const length: Record<string, string> = request.chunked ? {} : { 'content-length': String(body.length) };
   return new Promise((resolve, reject) => {
     const req = httpRequest(
       {
@@ -64,7 +65,7 @@ function signedWithHost(
         port: url.port,
         method: request.method,
         path: request.path,
-        headers: { host, 'content-length': String(body.length), ...signed.headers },
+        headers: { host, ...length, ...signed.headers },
       },
       (res) => {
         const parts: Buffer[] = [];
@@ -80,7 +81,9 @@ function signedWithHost(
       },
     );
     req.on('error', reject);
-    req.end(body);
+    // Without Content-Length, node sends the body with Transfer-Encoding: chunked.
+    if (request.chunked) req.write(body);
+    req.end(request.chunked ? undefined : body);
   });
 }
 
@@ -680,6 +683,16 @@ export function defineS3BehaviourSuite(backendName: string, start: GatewayStarte
       assert.equal(ok.headers.get('etag'), `"${md5Hex(Buffer.from('signed body'))}"`);
       const head = await alice.send(new HeadObjectCommand({ Bucket: 'raw-checks', Key: 'plain key' }));
       assert.deepEqual(head.Metadata, { from: 'fetch' });
+
+      const host = new URL(gateway.url).host;
+      const unsized = await signedWithHost(gateway.url, host, {
+        method: 'PUT',
+        path: '/raw-checks/unsized',
+        body: Buffer.from('no length given'),
+        chunked: true,
+      });
+      assert.equal(unsized.status, 411);
+      assert.match(unsized.body, /<Code>MissingContentLength<\/Code>/);
     });
 
     it('serves presigned GET URLs and refuses tampered ones', async () => {
