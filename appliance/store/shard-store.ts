@@ -119,6 +119,9 @@ export interface StoreStats {
   liveBytes: number;
   deadBytes: number;
   disk: { freeBytes: number; totalBytes: number };
+  /** Group commits since open, and the records they wrote (records / commits = batching achieved). */
+  commits: number;
+  committedRecords: number;
 }
 
 export interface OpenReport {
@@ -199,6 +202,8 @@ export class ShardStore {
   private readonly queue: Job[] = [];
   private draining: Promise<void> | null = null;
   private compacting: Promise<void> = Promise.resolve();
+  private commitCount = 0;
+  private committedRecordCount = 0;
   /** Set when a sync failed after the index moved on: the store refuses work until it is reopened. */
   private failed: StoreError | null = null;
   private closed = false;
@@ -730,6 +735,8 @@ export class ShardStore {
     }
     for (const v of infos.values()) this.volumes.set(v.id, v);
     this.dirtyVolumes.clear();
+    this.commitCount++;
+    this.committedRecordCount += seq - this.nextSeq;
     this.nextSeq = seq;
     if (active !== null && this.active !== null && this.active.id === active.id)
       this.active.tail = active.tail;
@@ -893,6 +900,8 @@ export class ShardStore {
       liveBytes: volumes.reduce((n, v) => n + v.liveBytes, 0),
       deadBytes: volumes.reduce((n, v) => n + v.deadBytes, 0),
       disk: { freeBytes: fs.bavail * fs.bsize, totalBytes: fs.blocks * fs.bsize },
+      commits: this.commitCount,
+      committedRecords: this.committedRecordCount,
     };
   }
 

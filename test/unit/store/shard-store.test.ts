@@ -169,3 +169,19 @@ test('list pages through keys in order', async () => {
     await dir.cleanup();
   }
 });
+
+test('concurrent puts share group commits', async () => {
+  const dir = await tempDir();
+  try {
+    const store = await ShardStore.open({ path: dir.path });
+    const keys = Array.from({ length: 64 }, (_, i) => randomKey(i));
+    await Promise.all(keys.map((k, i) => store.put(k, meta, [makeData(4096, i + 1)])));
+    const stats = await store.stats();
+    assert.equal(stats.committedRecords, 64);
+    assert.ok(stats.commits <= 4, `64 concurrent puts took ${stats.commits} commits`);
+    for (const [i, k] of keys.entries()) assert.ok((await store.readShard(k)).equals(makeData(4096, i + 1)));
+    await store.close();
+  } finally {
+    await dir.cleanup();
+  }
+});
