@@ -11,7 +11,16 @@ import {
   decodeMessage,
   encodeMessage,
 } from './raft/index.ts';
-import type { ConfChange, Entry, InitialState, NodeId, Ready, Role, Status } from './raft/index.ts';
+import type {
+  ConfChange,
+  Entry,
+  HardState,
+  InitialState,
+  NodeId,
+  Ready,
+  Role,
+  Status,
+} from './raft/index.ts';
 
 export interface RaftTimings {
   /** Milliseconds per Raft tick. Default 100. */
@@ -109,6 +118,7 @@ export class RaftDriver {
   private pendingSnapshot: { index: number; data: Uint8Array } | undefined;
   private snapshotting = false;
   private idle: Promise<void> = Promise.resolve();
+  private deferredHardState: HardState | undefined;
 
   constructor(private readonly opts: DriverOptions) {
     this.timings = { ...DEFAULT_TIMINGS, ...opts.timings };
@@ -375,10 +385,18 @@ export class RaftDriver {
       this.currentRole = rd.softState.role;
       this.opts.onLeaderChange?.(this.leader, this.currentRole);
     }
-    const save: Parameters<RaftLogStorage['save']>[0] = { entries: rd.entries, sync: rd.mustSync };
-    if (rd.snapshot) save.snapshot = rd.snapshot;
-    if (rd.hardState) save.hardState = rd.hardState;
-    await this.opts.storage.save(save);
+    if (!rd.mustSync && !rd.snapshot && rd.entries.length === 0) {
+      // Only the commit index moved: it need not be durable (it is re-learned from the leader after a
+      // restart), so it rides along with the next write instead of costing a disk round of its own.
+      if (rd.hardState) this.deferredHardState = rd.hardState;
+    } else {
+      const save: Parameters<RaftLogStorage['save']>[0] = { entries: rd.entries, sync: rd.mustSync };
+      if (rd.snapshot) save.snapshot = rd.snapshot;
+      const hardState = rd.hardState ?? this.deferredHardState;
+      if (hardState) save.hardState = hardState;
+      this.deferredHardState = undefined;
+      await this.opts.storage.save(save);
+    }
     if (rd.snapshot) {
       await this.opts.fsm.restore(rd.snapshot.data);
       this.lastSnapshotIndex = rd.snapshot.metadata.index;
@@ -423,7 +441,24 @@ export class RaftDriver {
       }
       items.push({ index: e.index });
     }
-    const results = await this.opts.fsm.apply(items);
+    const { results, landed } = await this.opts.fsm.applyPipelined(items);
+    this.settle(entries, results, bad);
+    // Reads waiting for these entries are served once the FSM write has landed; the loop goes on meanwhile.
+    landed.then(
+      () => {
+        this.serveReads();
+        this.opts.onApplied?.(entries);
+      },
+      (err: unknown) => {
+        this.stopped = true;
+        this.failAll(new S3dbError('Internal', `FSM write failed: ${String(err)}`));
+        this.opts.onFatal?.(err);
+      },
+    );
+  }
+
+  /** Answers the proposals of applied entries (a replaced entry means the proposal was lost: retry). */
+  private settle(entries: Entry[], results: (CommandResult[] | undefined)[], bad: Set<number>): void {
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i]!;
       const w = this.proposals.get(e.index);
@@ -440,7 +475,6 @@ export class RaftDriver {
         w.resolve(results[i]);
       }
     }
-    this.opts.onApplied?.(entries);
   }
 
   private async maybeSnapshot(): Promise<void> {
@@ -503,5 +537,8 @@ export class RaftDriver {
     this.stopped = true;
     await this.idle;
     this.failAll(new S3dbError('Stopped', 'node stopped'));
+    const hardState = this.deferredHardState;
+    this.deferredHardState = undefined;
+    if (hardState) await this.opts.storage.save({ entries: [], hardState, sync: true }).catch(() => {});
   }
 }

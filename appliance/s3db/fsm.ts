@@ -65,10 +65,19 @@ type Op = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; k
  * Writes are not fsynced: the Raft log is, and entries above the durable applied index are replayed.
  */
 export class Fsm {
+  /** Highest index whose write was issued (>= applied, which counts landed writes only). */
+  private issued: number;
+  /** Values written by batches that have not landed yet (null = deleted), by hex storage key. */
+  private readonly inflight = new Map<string, Uint8Array | null>();
+  private writeChain: Promise<void> = Promise.resolve();
+  private failure: Error | undefined;
+
   private constructor(
     private readonly db: Level<Uint8Array, Uint8Array>,
     private applied: number,
-  ) {}
+  ) {
+    this.issued = applied;
+  }
 
   static async open(dir: string): Promise<Fsm> {
     const db = new Level<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' });
@@ -83,18 +92,33 @@ export class Fsm {
   }
 
   async close(): Promise<void> {
+    await this.writeChain;
     await this.db.close();
   }
 
-  /** Applies committed entries in order; returns per item the results of its commands (undefined: none). */
+  /** Applies committed entries in order and waits until the write has landed; returns per item the results. */
   async apply(items: ApplyItem[]): Promise<(CommandResult[] | undefined)[]> {
+    const { results, landed } = await this.applyPipelined(items);
+    await landed;
+    return results;
+  }
+
+  /**
+   * Applies committed entries in order: the results are known at once, the LevelDB write is issued and
+   * `landed` resolves when it is done (writes land in issue order). `appliedIndex` — what linearizable reads
+   * wait for — moves only when a write has landed; later applies already see earlier, still landing ones.
+   */
+  async applyPipelined(
+    items: ApplyItem[],
+  ): Promise<{ results: (CommandResult[] | undefined)[]; landed: Promise<void> }> {
+    if (this.failure) throw this.failure;
     const pending = new Map<string, Uint8Array | null>();
     const ops: Op[] = [];
     const results: (CommandResult[] | undefined)[] = [];
-    let last = this.applied;
+    let last = this.issued;
     const read = async (key: Uint8Array): Promise<StoredValue | undefined> => {
       const hex = Buffer.from(key).toString('hex');
-      const overlay = pending.get(hex);
+      const overlay = pending.has(hex) ? pending.get(hex) : this.inflight.get(hex);
       if (overlay === null) return undefined;
       const raw = overlay ?? (await this.db.get(key));
       return raw ? decodeStored(raw) : undefined;
@@ -117,13 +141,26 @@ export class Fsm {
       for (const cmd of item.commands) out.push(await this.applyCommand(item.index, cmd, read, write));
       results.push(out);
     }
-    if (last === this.applied) return results;
+    if (last === this.issued) return { results, landed: this.writeChain };
+    this.issued = last;
+    for (const [k, v] of pending) this.inflight.set(k, v);
     ops.push({ type: 'put', key: APPLIED, value: encodeIndex(last) });
-    await this.db.batch(
-      ops.map((op) => (op.type === 'put' ? { type: 'put', key: op.key, value: op.value } : op)),
+    const batch = ops.map((op) =>
+      op.type === 'put' ? { type: 'put' as const, key: op.key, value: op.value } : op,
     );
-    this.applied = last;
-    return results;
+    const landed = this.writeChain.then(async () => {
+      if (this.failure) throw this.failure;
+      try {
+        await this.db.batch(batch);
+      } catch (err) {
+        this.failure = err instanceof Error ? err : new Error(String(err));
+        throw this.failure;
+      }
+      this.applied = last;
+      for (const [k, v] of pending) if (this.inflight.get(k) === v) this.inflight.delete(k);
+    });
+    this.writeChain = landed.catch(() => {});
+    return { results, landed };
   }
 
   private async applyCommand(
@@ -204,6 +241,7 @@ export class Fsm {
 
   /** The whole state as one byte string (applied index + every key/value). */
   async snapshot(): Promise<{ index: number; data: Uint8Array }> {
+    await this.writeChain;
     const w = new ByteWriter(1 << 16);
     const index = this.applied;
     w.u32(SNAPSHOT_MAGIC).u64(index);
@@ -219,6 +257,8 @@ export class Fsm {
     const r = new ByteReader(data);
     if (r.u32() !== SNAPSHOT_MAGIC) throw new S3dbError('Internal', 'not an s3db snapshot');
     const index = r.u64();
+    await this.writeChain;
+    this.inflight.clear();
     await this.db.clear();
     let batch = this.db.batch();
     while (r.u8() === 1) {
@@ -231,6 +271,7 @@ export class Fsm {
     batch.put(APPLIED, encodeIndex(index));
     await batch.write({ sync: true });
     this.applied = index;
+    this.issued = index;
     return index;
   }
 }
