@@ -37,6 +37,7 @@ export async function startPlanGateway(
   const backend = await openBackend(plan, gateway);
   let server: GatewayServer;
   try {
+    await createConfiguredBuckets(plan, backend);
     server = await startGatewayServer({
       backend,
       credentials: plan.config.auth,
@@ -53,4 +54,25 @@ export async function startPlanGateway(
   }
   // The app closes the backend in its onClose hook.
   return { url: server.url, port: server.port, close: () => server.close() };
+}
+
+/**
+ * The config's `[[buckets]]` exist once the gateway serves: each is created, owned by the account of
+ * the first `[[auth]]` entry, unless it is already there. A bucket typed for the other backend is left
+ * alone.
+ */
+export async function createConfiguredBuckets(plan: StartPlan, backend: Backend): Promise<string[]> {
+  const owner = plan.config.auth[0]?.accountId ?? '000000000000';
+  const created: string[] = [];
+  for (const bucket of plan.config.buckets) {
+    if (bucket.type !== undefined && bucket.type !== plan.backend) continue;
+    try {
+      await backend.createBucket(bucket.name, owner, bucket.region);
+      created.push(bucket.name);
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      if (code !== 'BucketAlreadyOwnedByYou' && code !== 'BucketAlreadyExists') throw error;
+    }
+  }
+  return created;
 }

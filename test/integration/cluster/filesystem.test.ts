@@ -5,7 +5,13 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  ListBucketsCommand,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { S3dRun } from './harness.ts';
 
 const KEY = { accessKeyId: 'FSTESTKEY', secretAccessKey: 'filesystem-test-secret' };
@@ -24,6 +30,11 @@ describe('s3d -backend filesystem', () => {
         `access_key_id = "${KEY.accessKeyId}"`,
         `secret_access_key = "${KEY.secretAccessKey}"`,
         'policy = [{ bucket = "*", actions = ["s3:*"] }]',
+        '[[buckets]]',
+        'name = "preconfigured"',
+        '[[buckets]]',
+        'name = "elsewhere"',
+        'type = "distributed"',
       ].join('\n'),
     );
   });
@@ -45,6 +56,12 @@ describe('s3d -backend filesystem', () => {
 
     const s3 = new S3Client({ endpoint: url, region: 'us-east-1', credentials: KEY, forcePathStyle: true });
     try {
+      // [[buckets]] of this backend exist from the start; one typed for the other backend does not.
+      const listed = await s3.send(new ListBucketsCommand({}));
+      assert.deepEqual(
+        listed.Buckets?.map((b) => b.Name),
+        ['preconfigured'],
+      );
       await s3.send(new CreateBucketCommand({ Bucket: 'cli-test' }));
       const body = Buffer.from('hello from s3d\n'.repeat(1000));
       await s3.send(new PutObjectCommand({ Bucket: 'cli-test', Key: 'a/b.txt', Body: body }));
