@@ -223,6 +223,19 @@ function writeMessage(w: Sink, m: Message): void {
   }
 }
 
+/** An append's entries follow its prev entry: contiguous indexes, terms between the prev term and the message term. */
+export function checkAppendEntries(index: number, logTerm: number, term: number, entries: Entry[]): void {
+  let prevTerm = logTerm;
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i]!;
+    if (e.index !== index + 1 + i)
+      throw new RaftCodecError(`append entry ${i} has index ${e.index}, expected ${index + 1 + i}`);
+    if (e.term < prevTerm || e.term > term)
+      throw new RaftCodecError(`append entry ${e.index} has out-of-order term ${e.term}`);
+    prevTerm = e.term;
+  }
+}
+
 export function encodeMessage(m: Message): Uint8Array {
   const counter = new SizeCounter();
   try {
@@ -258,6 +271,7 @@ export function decodeMessage(bytes: Uint8Array): Message {
       if (n > bytes.length) throw new RaftCodecError(`entry count ${n} exceeds message size`);
       const entries: Entry[] = [];
       for (let i = 0; i < n; i++) entries.push(readEntry(r));
+      checkAppendEntries(index, logTerm, term, entries);
       m = { type, from, to, term, index, logTerm, commit, entries };
       break;
     }

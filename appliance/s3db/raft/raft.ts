@@ -20,6 +20,7 @@ import type {
 import { NONE } from './types.ts';
 import { ConfChangeInProgressError, NotLeaderError, ProposalDroppedError, RaftUsageError } from './errors.ts';
 import { RaftLog } from './log.ts';
+import { checkAppendEntries } from './codec.ts';
 import { Progress, quorum } from './progress.ts';
 import {
   grantsVote,
@@ -446,6 +447,11 @@ export class Raft {
   }
 
   private handleAppend(m: AppendMessage): void {
+    try {
+      checkAppendEntries(m.index, m.logTerm, m.term, m.entries);
+    } catch {
+      return; // malformed (the codec rejects these; this guards in-process callers): ignore, change nothing
+    }
     if (m.index < this.log.committed) {
       this.respondAppend(m.from, this.log.committed);
       return;

@@ -21,14 +21,28 @@ const entry: fc.Arbitrary<Entry> = fc.record({
 });
 const header = { from: id, to: id, term: u };
 const message: fc.Arbitrary<Message> = fc.oneof(
-  fc.record({
-    type: fc.constant('append' as const),
-    ...header,
-    index: u,
-    logTerm: u,
-    commit: u,
-    entries: fc.array(entry, { maxLength: 5 }),
-  }),
+  fc
+    .record({
+      from: id,
+      to: id,
+      index: fc.integer({ min: 0, max: 2 ** 40 }),
+      logTerm: fc.integer({ min: 0, max: 2 ** 40 }),
+      commit: u,
+      steps: fc.array(fc.record({ bump: fc.nat(3), type: entry.map((e) => e.type), data: bytes }), {
+        maxLength: 5,
+      }),
+      extra: fc.nat(5),
+    })
+    .map(({ from, to, index, logTerm, commit, steps, extra }): Message => {
+      let t = logTerm;
+      const entries = steps.map((st, i) => ({
+        term: (t += st.bump),
+        index: index + 1 + i,
+        type: st.type,
+        data: st.data,
+      }));
+      return { type: 'append', from, to, term: t + extra, index, logTerm, commit, entries };
+    }),
   fc.record({
     type: fc.constant('appendResponse' as const),
     ...header,
@@ -148,4 +162,18 @@ test('JSON form round-trips every message and rejects malformed ones', () => {
     RaftCodecError,
   );
   assert.throws(() => messageFromJson('null'), RaftCodecError);
+});
+
+test('an append whose entries do not follow its prev entry is refused', () => {
+  const base = { type: 'append' as const, from: 1, to: 2, term: 5, index: 3, logTerm: 2, commit: 0 };
+  const e = (index: number, term: number) => ({
+    index,
+    term,
+    type: 'normal' as const,
+    data: new Uint8Array(),
+  });
+  for (const entries of [[e(5, 3)], [e(4, 3), e(6, 3)], [e(4, 1)], [e(4, 6)], [e(4, 4), e(5, 3)]]) {
+    assert.throws(() => decodeMessage(encodeMessage({ ...base, entries })), RaftCodecError);
+  }
+  assert.deepEqual(decodeMessage(encodeMessage({ ...base, entries: [e(4, 2), e(5, 5)] })).type, 'append');
 });
