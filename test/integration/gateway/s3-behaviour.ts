@@ -486,8 +486,15 @@ export function defineS3BehaviourSuite(backendName: string, start: GatewayStarte
           keys.push(`dir${String(d).padStart(2, '0')}/file${String(f).padStart(3, '0')}`);
       for (let t = 0; t < 50; t++) keys.push(`top${String(t).padStart(3, '0')}`);
       assert.equal(keys.length, 2500);
+      // Set-up with a lean signed client (half the CPU of the SDK per request); the listing is checked with the SDK.
+      const host = new URL(gateway.url).host;
       await inParallel(keys, 24, async (key) => {
-        await alice.send(new PutObjectCommand({ Bucket: 'many', Key: key, Body: key }));
+        const put = await signedWithHost(gateway.url, host, {
+          method: 'PUT',
+          path: `/many/${key}`,
+          body: Buffer.from(key),
+        });
+        assert.equal(put.status, 200, put.body);
       });
       keys.sort();
 
