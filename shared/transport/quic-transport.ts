@@ -220,6 +220,8 @@ class QuicDuplexStream implements DuplexStream {
     if (this.aborted) throw this.aborted;
     try {
       await this.writer.write(chunk);
+      // Accepted writes mean the peer keeps granting flow-control credit (beyond one window): it is alive.
+      this.liveness.touch();
     } catch (err) {
       throw this.aborted ?? transportError(err, this.describe);
     }
@@ -316,8 +318,12 @@ class QuicConnection implements TransportConnection {
     const listeners = this.listeners;
     this.listeners = [];
     for (const l of listeners) l(this.closeError);
-    void this.client.destroy({ force: true }).catch(() => undefined);
-    void this.socket.stop({ force: true }).catch(() => undefined);
+    // The client first, then its socket: a socket stopped under a live client makes the library throw from an
+    // event listener (an uncaught "Failed to send data on the QUICSocket").
+    void this.client
+      .destroy({ force: true })
+      .catch(() => undefined)
+      .finally(() => this.socket.stop({ force: true }).catch(() => undefined));
   }
 
   onClose(listener: (err?: Error) => void): void {

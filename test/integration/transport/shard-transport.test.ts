@@ -147,7 +147,9 @@ for (const kind of KINDS) {
     });
 
     test('many concurrent streams on one connection', async () => {
-      const work = Array.from({ length: 24 }, async (_, i) => {
+      // QUIC: 8 streams — the library's per-packet cost makes 24 at once starve its own event loop on a loaded
+      // machine, so that even its idle timeout fires (docs/transport.md).
+      const work = Array.from({ length: kind === 'quic' ? 8 : 24 }, async (_, i) => {
         const k = key(i);
         const segs = segmentsOf(3, 2000 + i);
         await client.putShard(peer, k, { rsData: 2, rsParity: 1 }, segs);
