@@ -12,6 +12,13 @@ export interface DataPathContext {
   geometry: Geometry;
   codec: ReedSolomonCodec;
   maxChunksInFlight: number;
+  /** Base per-request timeouts; a request moving `bytes` gets `bytes / minBytesPerMs` more. */
   writeTimeoutMs: number;
   readTimeoutMs: number;
+  minBytesPerMs: number;
+}
+
+/** Timeout of a shard request that moves `bytes` (a slow, loaded machine still finishes big shards). */
+export function timeoutFor(baseMs: number, bytes: number, minBytesPerMs: number): number {
+  return Math.ceil(baseMs + bytes / minBytesPerMs);
 }

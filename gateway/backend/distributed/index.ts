@@ -73,6 +73,8 @@ export interface DistributedBackendOptions {
   maxChunkSize?: number;
   writeTimeoutMs?: number;
   readTimeoutMs?: number;
+  /** Slowest transfer rate a shard request is given time for (bytes/ms). Default 250 (250 KB/s). */
+  minBytesPerMs?: number;
   /** s3db retry window per operation. Default 15 s. */
   dbRetryForMs?: number;
   /** Run the garbage worker inside the backend (closed with it). Default false: see startGarbageWorker. */
@@ -153,6 +155,7 @@ export async function createDistributedBackend(
     maxChunksInFlight: Math.min(config.gateway.maxChunksInFlight, options.maxChunksInFlight ?? 2),
     writeTimeoutMs: options.writeTimeoutMs ?? 30_000,
     readTimeoutMs: options.readTimeoutMs ?? 5000,
+    minBytesPerMs: options.minBytesPerMs ?? 250,
   };
   const backend = new DistributedBackendImpl(db, ctx);
   if (options.garbageWorker !== undefined && options.garbageWorker !== false)

@@ -7,6 +7,7 @@ import type { FetchedShard } from '../../../shared/shard-client/index.ts';
 import { makeGeometry, planRange, sliceChunk } from '../../datapath/index.ts';
 import type { ChunkRangePlan, Geometry, InclusiveRange } from '../../datapath/index.ts';
 import { S3Error } from '../../errors.ts';
+import { timeoutFor } from './context.ts';
 import type { DataPathContext } from './context.ts';
 import { readSet } from './quorum.ts';
 import type { ChunkRecord, ObjectRecord } from './records.ts';
@@ -47,6 +48,7 @@ export function readObject(
   record: ObjectRecord,
   options: ObjectReadOptions = {},
 ): { first: Promise<void>; body: AsyncIterable<Buffer> } {
+  if (record.size === 0) return { first: Promise.resolve(), body: (async function* () {})() };
   const geometry = geometryOf(record);
   const plan = planRange(geometry, record.size, options.range);
   const versionId = Buffer.from(record.versionId, 'hex');
@@ -60,6 +62,7 @@ export function readObject(
       record.chunks[chunkPlan.chunkIndex] as ChunkRecord,
       chunkPlan,
       options.onIssue,
+      record.segmentSize,
     );
     promise.catch(() => undefined);
     return promise;
@@ -83,6 +86,7 @@ async function readChunk(
   chunk: ChunkRecord,
   plan: ChunkRangePlan,
   onIssue: ObjectReadOptions['onIssue'],
+  segmentSize: number,
 ): Promise<Buffer[]> {
   const { k, m } = chunk;
   const fetch = (shardIndex: number, firstSegment: number, segmentCount: number): Promise<FetchedShard> => {
@@ -93,7 +97,7 @@ async function readChunk(
       peer,
       { versionId, chunkIndex: plan.chunkIndex, shardIndex },
       { firstSegment, segmentCount },
-      { timeoutMs: ctx.readTimeoutMs },
+      { timeoutMs: timeoutFor(ctx.readTimeoutMs, segmentCount * segmentSize, ctx.minBytesPerMs) },
     );
   };
   // Fast path: the segments the range needs, from the data shards only.

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { ObjectEncoder } from '../../datapath/index.ts';
 import { DataPathError } from '../../datapath/index.ts';
 import { IncompleteBody, S3Error } from '../../errors.ts';
+import { timeoutFor } from './context.ts';
 import type { DataPathContext } from './context.ts';
 import { chunkWriteOutcome, writeQuorum } from './quorum.ts';
 import type { ChunkRecord } from './records.ts';
@@ -123,7 +124,13 @@ async function putChunk(
         { versionId, chunkIndex, shardIndex },
         { rsData: k, rsParity: m },
         segments[shardIndex] as Buffer[],
-        { timeoutMs: ctx.writeTimeoutMs },
+        {
+          timeoutMs: timeoutFor(
+            ctx.writeTimeoutMs,
+            (segments[shardIndex] as Buffer[]).reduce((n, b) => n + b.length, 0),
+            ctx.minBytesPerMs,
+          ),
+        },
       );
     }),
   );

@@ -1,0 +1,141 @@
+// The distributed half of `npm run bench:s3` (test/bench/s3.bench.ts): a dev cluster of real processes
+// (3 s3db, 5 appliances, RS(3,2)), the gateway as a child process (its CPU and peak RSS are read from
+// /proc), the pinned AWS SDK as client. Env: BENCH_DIST_LARGE_MB (256), BENCH_DIST_RSS_MB (2048),
+// BENCH_DIST_SMALL (1000 objects of 4 KiB), BENCH_DIST_CONCURRENCY (32).
+import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { ACCOUNT, ROOT, md5Of, seededStream, startCluster } from './cluster.ts';
+
+const MiB = 1024 * 1024;
+
+async function procStatus(pid: number, field: string): Promise<number> {
+  const text = await readFile(`/proc/${pid}/status`, 'utf8');
+  const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text);
+  return match ? Number(match[1]) * 1024 : 0;
+}
+
+async function cpuMs(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
+async function inParallel(count: number, limit: number, fn: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, count) }, async () => {
+      while (next < count) await fn(next++);
+    }),
+  );
+}
+
+export async function runDistributedBench(
+  report: (name: string, value: number, unit: string) => void,
+): Promise<void> {
+  const largeMb = Number(process.env.BENCH_DIST_LARGE_MB ?? 256);
+  const rssMb = Number(process.env.BENCH_DIST_RSS_MB ?? 2048);
+  const smallCount = Number(process.env.BENCH_DIST_SMALL ?? 1000);
+  const concurrency = Number(process.env.BENCH_DIST_CONCURRENCY ?? 32);
+  const cluster = await startCluster(3);
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(ROOT, 'test/integration/distributed/gateway-child.ts'), cluster.configPath],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  try {
+    const url = await new Promise<string>((done, fail) => {
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        const m = /LISTENING (\S+)/.exec(out);
+        if (m) done(m[1] as string);
+      });
+      child.once('exit', (code) => fail(new Error(`gateway exited ${code}`)));
+    });
+    const pid = child.pid as number;
+    const s3 = new S3Client({
+      endpoint: url,
+      region: cluster.config.region,
+      forcePathStyle: true,
+      credentials: ACCOUNT,
+      maxAttempts: 1,
+    });
+    await s3.send(new CreateBucketCommand({ Bucket: 'bench' }));
+    const phase = async (
+      name: string,
+      ops: number,
+      amount: number,
+      unit: string,
+      run: () => Promise<void>,
+    ): Promise<number> => {
+      const cpu0 = await cpuMs(pid);
+      const t0 = performance.now();
+      await run();
+      const seconds = (performance.now() - t0) / 1000;
+      report(name, amount / seconds, unit);
+      report(`${name}_gateway_cpu`, ((await cpuMs(pid)) - cpu0) / ops, 'ms/op');
+      return amount / seconds;
+    };
+    const putLarge = (key: string, seed: number, size: number): Promise<unknown> =>
+      s3.send(
+        new PutObjectCommand({
+          Bucket: 'bench',
+          Key: key,
+          Body: Readable.from(seededStream(seed, size)),
+          ContentLength: size,
+        }),
+      );
+    const getLarge = async (key: string, size: number, md5: string): Promise<void> => {
+      const got = await s3.send(new GetObjectCommand({ Bucket: 'bench', Key: key }));
+      const back = await md5Of(got.Body as Readable);
+      if (back.size !== size || back.md5 !== md5) throw new Error(`${key} read back differs`);
+    };
+
+    const small = Buffer.alloc(4096, 7);
+    await phase('dist_put_4KiB_c32', smallCount, smallCount, 'ops/s', () =>
+      inParallel(smallCount, concurrency, async (i) => {
+        await s3.send(new PutObjectCommand({ Bucket: 'bench', Key: `small/${i}`, Body: small }));
+      }),
+    );
+    await phase('dist_get_4KiB_c32', smallCount, smallCount, 'ops/s', () =>
+      inParallel(smallCount, concurrency, async (i) => {
+        const got = await s3.send(new GetObjectCommand({ Bucket: 'bench', Key: `small/${i}` }));
+        await got.Body?.transformToByteArray();
+      }),
+    );
+
+    const size = largeMb * MiB;
+    const md5 = (await md5Of(seededStream(5, size))).md5;
+    await phase(`dist_put_${largeMb}MiB`, 1, size / 1e6, 'MB/s', () =>
+      putLarge('large', 5, size).then(() => undefined),
+    );
+    const healthy = await phase(`dist_get_${largeMb}MiB`, 1, size / 1e6, 'MB/s', () =>
+      getLarge('large', size, md5),
+    );
+
+    if (rssMb > 0) {
+      const before = await procStatus(pid, 'VmHWM');
+      await phase(`dist_put_${rssMb}MiB`, 1, (rssMb * MiB) / 1e6, 'MB/s', () =>
+        putLarge('huge', 9, rssMb * MiB).then(() => undefined),
+      );
+      report(`dist_gateway_peak_rss_during_${rssMb}MiB_put`, (await procStatus(pid, 'VmHWM')) / MiB, 'MiB');
+      report('dist_gateway_peak_rss_before_it', before / MiB, 'MiB');
+    }
+
+    await Promise.all([cluster.appliances[1]!.kill(), cluster.appliances[3]!.kill()]);
+    const degraded = await phase(`dist_get_${largeMb}MiB_2_appliances_down`, 1, size / 1e6, 'MB/s', () =>
+      getLarge('large', size, md5),
+    );
+    report('dist_degraded_get_vs_healthy', (100 * degraded) / healthy, '%');
+    s3.destroy();
+  } finally {
+    child.kill('SIGKILL');
+    await cluster.stop();
+  }
+}
