@@ -27,11 +27,6 @@ export {
 } from './credentials.ts';
 export { ANONYMOUS, type Identity } from './identity.ts';
 export {
-  createGatewayAuth,
-  type GatewayAuthBinding,
-  type GatewayAuthBindingOptions,
-} from './gateway-auth.ts';
-export {
   OPERATION_ACTIONS,
   PUBLIC_ACTIONS,
   actionFor,

@@ -1,7 +1,6 @@
 // Credentials from [[auth]], the single authenticate() entry point, and policy decisions.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import {
   ANONYMOUS,
@@ -201,54 +200,3 @@ test('property: matchesPattern agrees with an anchored, case-insensitive regular
   );
 });
 
-test('createGatewayAuth binding: authenticate, decodeBody and isAllowed through one object', async () => {
-  const { createGatewayAuth } = await import('../../../gateway/auth/index.ts');
-  const date = new Date('2026-11-26T06:00:00Z');
-  const auth = createGatewayAuth(
-    [
-      {
-        accessKeyId: 'AKIAIOSFODNN7EXAMPLE',
-        secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
-        accountId: '123456789012',
-        policy: [],
-      },
-    ],
-    { region: 'us-east-1', now: () => date.getTime() },
-  );
-  const body = Buffer.from('hello');
-  const request: SdkRequest = {
-    method: 'PUT',
-    protocol: 'https:',
-    hostname: 'h',
-    path: '/b/k',
-    query: {},
-    headers: { host: 'h', 'x-amz-content-sha256': createHash('sha256').update(body).digest('hex') },
-  };
-  const signed = (await sdkSigner().sign(request, { signingDate: date })) as SdkRequest;
-  const req = toRequestLike('PUT', '/b/k', signed.headers);
-  const who = auth.authenticate(req);
-  assert.equal(who.accountId, '123456789012');
-  assert.ok(auth.isAllowed(who, 's3:PutObject', 'b'));
-  assert.ok(!auth.isAllowed(who, 's3:PutObject', 'b', { owner: '999999999999' }));
-  const verified = auth.decodeBody(
-    req,
-    who,
-    (async function* () {
-      yield body;
-    })(),
-  );
-  assert.deepEqual(await verified.toBuffer(), body);
-  await verified.verified();
-  assert.throws(
-    () => auth.decodeBody(req, { accessKeyId: 'x', accountId: 'y' }, (async function* () {})()),
-    TypeError,
-  );
-  const otherRegion = createGatewayAuth(
-    [{ accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' }],
-    {
-      region: 'eu-west-1',
-      now: () => date.getTime(),
-    },
-  );
-  assert.throws(() => otherRegion.authenticate(req), { code: 'AuthorizationHeaderMalformed' });
-});
