@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 // Entry point of the `s3d` command: loads the TypeScript sources through tsx and runs the CLI.
-import { setTimeout } from 'node:timers';
-import { register } from 'tsx/esm/api';
 
+// Every shard write and s3db commit fsyncs on libuv's pool; its default of 4 threads serialises them.
+// Set before anything queues pool work (the pool is created on first use); children inherit it.
+process.env.UV_THREADPOOL_SIZE ??= '64';
+
+const { register } = await import('tsx/esm/api');
 register();
 const { main } = await import('./s3d.ts');
-const code = await main(process.argv.slice(2), process.env);
-process.exitCode = code;
-// Everything s3d started is closed by now; a handle some library left open must not keep us alive.
-setTimeout(() => process.exit(code), 2000).unref();
+process.exitCode = await main(process.argv.slice(2), process.env);
