@@ -19,7 +19,9 @@ export function checkRules(config: ClusterConfig, checked: CheckedConfig, proble
   checkListeners(config, problems, at);
 
   const { data, parity } = config.rs;
-  if (config.nodes.length > 0 && !checked.incomplete.has('nodes') && data + parity > config.nodes.length)
+  // An [rs] with problems of its own was replaced by the default: comparing that to the nodes would mislead.
+  const rsIsChecked = !checked.incomplete.has('rs') && !checked.incomplete.has('nodes');
+  if (config.nodes.length > 0 && rsIsChecked && data + parity > config.nodes.length)
     problems.add(
       'rs',
       `RS(${data},${parity}) stores each chunk on ${data + parity} different nodes, but only ${config.nodes.length} [[nodes]] are configured`,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_DATA_SHARDS, MAX_PARITY_SHARDS } from '../erasure/scheme.ts';
 
 // The raw shape of the TOML file (spec §2, §15, plus the sections DESIGN.md adds).
 // Every table is strict: an unknown key is an error, because a misspelt key would
@@ -9,9 +10,17 @@ const port = z.number().int().min(1).max(65535);
 const nodeId = z.number().int().min(0).max(1_000_000);
 const hostText = z.string();
 
+// The limits are the erasure codec's, so a config that validates is one the codec accepts.
 export const RsSchema = z.strictObject({
-  data: z.number().int().min(1).max(24),
-  parity: z.number().int().min(0).max(6),
+  data: z.number().int().min(1).max(MAX_DATA_SHARDS),
+  parity: z
+    .number()
+    .int()
+    .max(MAX_PARITY_SHARDS)
+    .refine((m) => m >= 1, {
+      error: (issue) =>
+        `must be at least 1, got ${String(issue.input)}: with no parity shard one lost node loses data, and a write needs k+1 durable shards`,
+    }),
 });
 
 export const DbSchema = z.strictObject({

@@ -25,7 +25,7 @@ export interface ClusterConfig {
 export interface RsConfig {
   /** k: data shards per chunk, 1..24. */
   readonly data: number;
-  /** m: parity shards per chunk, 0..6. */
+  /** m: parity shards per chunk, 1..6. */
   readonly parity: number;
 }
 

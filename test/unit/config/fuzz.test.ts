@@ -113,7 +113,7 @@ describe('config fuzzing', () => {
         nodeCount: fc.integer({ min: 1, max: 10 }),
         dbCount: fc.integer({ min: 0, max: 5 }),
         k: fc.integer({ min: 1, max: 24 }),
-        m: fc.integer({ min: 0, max: 6 }),
+        m: fc.integer({ min: 1, max: 6 }),
         wildcard: fc.boolean(),
         raftPorts: fc.array(fc.option(fc.integer({ min: 20000, max: 20999 }), { nil: undefined }), {
           minLength: 5,

@@ -9,6 +9,7 @@ import {
   parseConfig,
   shardNode,
 } from '../../../shared/config/index.ts';
+import { MAX_DATA_SHARDS, MAX_PARITY_SHARDS, validateScheme } from '../../../shared/erasure/index.ts';
 
 const CWD = '/srv/predastore';
 const FILE = 'cluster.toml';
@@ -250,6 +251,37 @@ describe('problems: one message per problem, naming file, key path and what is w
       'cluster.toml: rs.data: must be at least 1, got 0',
       'cluster.toml: rs.parity: missing (required)',
     ]);
+  });
+
+  it('RS parity 0 is rejected with the reason, and every accepted RS is one the erasure codec accepts', () => {
+    assert.deepEqual(problemsOf(`[rs]\ndata = 2\nparity = 0\n${nodes(2)}`), [
+      'cluster.toml: rs.parity: must be at least 1, got 0: with no parity shard one lost node loses data, and a write needs k+1 durable shards',
+    ]);
+    assert.deepEqual(problemsOf(`[rs]\ndata = 2\nparity = -1\n`), [
+      'cluster.toml: rs.parity: must be at least 1, got -1: with no parity shard one lost node loses data, and a write needs k+1 durable shards',
+    ]);
+    for (let k = 0; k <= MAX_DATA_SHARDS + 1; k++) {
+      for (let m = -1; m <= MAX_PARITY_SHARDS + 1; m++) {
+        let configAccepts = true;
+        try {
+          parse(`[rs]\ndata = ${k}\nparity = ${m}\n`);
+        } catch (error) {
+          assert.ok(error instanceof ConfigError);
+          configAccepts = false;
+        }
+        let codecAccepts = true;
+        try {
+          validateScheme({ k, m });
+        } catch {
+          codecAccepts = false;
+        }
+        assert.equal(
+          configAccepts,
+          codecAccepts,
+          `RS(${k},${m}): config ${configAccepts}, codec ${codecAccepts}`,
+        );
+      }
+    }
   });
 
   it('ports out of range', () => {
