@@ -199,4 +199,3 @@ test('property: matchesPattern agrees with an anchored, case-insensitive regular
     { numRuns: 500 },
   );
 });
-
