@@ -32,7 +32,8 @@ function keyFrom(hex: string, shard: string): ShardKey {
 
 /**
  * One round: start the child, wait for its `killAfterAcks`-th acknowledgement (so it is busy whatever the
- * machine's load), wait `delayMs` more, kill -9 it. Returns the acknowledgements seen.
+ * machine's load) and, with `awaitCompaction`, for a compaction it finished too; wait `delayMs` more, kill -9
+ * it. Returns the acknowledgements seen.
  */
 export async function runAndKill(
   path: string,
@@ -40,6 +41,7 @@ export async function runAndKill(
   killAfterAcks: number,
   delayMs: number,
   ledger: Ledger,
+  awaitCompaction = false,
 ): Promise<number> {
   const child = spawn(process.execPath, ['--import', 'tsx', CHILD, path, mode, '0'], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -48,7 +50,12 @@ export async function runAndKill(
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   let acks = 0;
+  let compactions = 0;
   let timer: NodeJS.Timeout | undefined;
+  const killWhenDue = (): void => {
+    if (timer === undefined && acks >= killAfterAcks && (!awaitCompaction || compactions > 0))
+      timer = setTimeout(() => child.kill('SIGKILL'), delayMs);
+  };
   const lines = createInterface({ input: child.stdout });
   const linesClosed = new Promise<void>((resolve) => lines.once('close', resolve));
   lines.on('line', (line) => {
@@ -56,6 +63,8 @@ export async function runAndKill(
     if (what === 'READY') return;
     if (what === 'COMPACTED') {
       ledger.compactions++;
+      compactions++;
+      killWhenDue();
       return;
     }
     if (hex === undefined || shard === undefined) return;
@@ -64,7 +73,7 @@ export async function runAndKill(
     if (what === 'ACK') {
       acks++;
       ledger.mustExist.set(id, key);
-      if (acks === killAfterAcks) timer = setTimeout(() => child.kill('SIGKILL'), delayMs);
+      killWhenDue();
     } else if (what === 'DELREQ') {
       ledger.mustExist.delete(id);
       ledger.either.set(id, key);
