@@ -94,6 +94,7 @@ export interface DistributedBackend extends Backend {
 }
 
 const COMMIT_ATTEMPTS = 16;
+const SMALL_PUT_BYTES = 8 * 1024 * 1024;
 
 export async function gatewayTlsIdentity(config: ClusterConfig): Promise<TlsIdentity> {
   if (!isDevMode(config)) return loadTlsIdentity(config.tls.dir, 'gateway');
@@ -282,7 +283,10 @@ class DistributedBackendImpl implements DistributedBackend {
 
   async putObject(input: PutObjectInput): Promise<PutResult> {
     const { bucket, key } = input;
-    await this.requireBucket(bucket);
+    // The commit's precondition checks the bucket; a small PUT skips the extra s3db read up front
+    // (into a missing bucket it then only writes shards that become garbage).
+    if (input.expectedSize === undefined || input.expectedSize > SMALL_PUT_BYTES)
+      await this.requireBucket(bucket);
     const versionId = newVersionId();
     const versionHex = versionId.toString('hex');
     const attempted: AttemptedChunks = [];
@@ -367,7 +371,8 @@ class DistributedBackendImpl implements DistributedBackend {
   ): Promise<boolean> {
     const recordKey = objectKey(bucket, key);
     for (let attempt = 0; attempt < COMMIT_ATTEMPTS; attempt++) {
-      const current = await this.db.get(TABLES.objects, recordKey);
+      // The first attempt reads without a ReadIndex round: a stale answer only fails the precondition.
+      const current = await this.db.get(TABLES.objects, recordKey, { stale: attempt === 0 });
       const preconditions: Precondition[] = [
         { kind: 'exists', table: TABLES.buckets, key: bucketKey(bucket) },
         { kind: 'versionEquals', table: TABLES.objects, key: recordKey, version: current?.version ?? 0 },
