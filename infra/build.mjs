@@ -143,6 +143,8 @@ export async function buildTarget(name, outDirOverride = undefined) {
     legalComments: 'linked',
   });
   const natives = await copyPackages(outDir, result.metafile);
+  // The host bootstrap (systemd unit, install.sh) travels with the appliance bundle.
+  if (name === 'appliance') await cp(join(ROOT, 'infra/host'), join(outDir, 'host'), { recursive: true });
   const sizes = {};
   for (const [file, info] of Object.entries(result.metafile.outputs))
     if (file.endsWith('.mjs')) sizes[relative(ROOT, file)] = info.bytes;

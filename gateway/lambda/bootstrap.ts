@@ -27,7 +27,7 @@ async function readConfig(settings: LambdaSettings, readParameter: ParameterRead
 
 async function readTlsIdentity(prefix: string, readParameter: ParameterReader): Promise<TlsIdentity> {
   const [caPem, certPem, keyPem] = await Promise.all(
-    ['ca.pem', 'gateway.crt', 'gateway.key'].map((name) => readParameter(`${prefix}/${name}`)),
+    ['ca.crt', 'gateway.crt', 'gateway.key'].map((name) => readParameter(`${prefix}/${name}`)),
   );
   return { caPem: caPem as string, certPem: certPem as string, keyPem: keyPem as string };
 }

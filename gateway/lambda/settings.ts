@@ -9,7 +9,7 @@ export type ConfigSource =
 export interface LambdaSettings {
   config: ConfigSource;
   backend: LambdaBackendKind;
-  /** SSM parameter prefix holding `ca.pem`, `gateway.crt`, `gateway.key`; default: the config's [tls] dir. */
+  /** SSM parameter prefix holding `ca.crt`, `gateway.crt`, `gateway.key`; default: the config's [tls] dir. */
   tlsParameterPrefix?: string;
   /** The Host clients sign against when a proxy in front (CloudFront, custom domain) rewrites it. */
   signedHost?: string;
