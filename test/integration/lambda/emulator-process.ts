@@ -34,6 +34,9 @@ export interface EmulatorOptions {
   cwd?: string;
   extraFlags?: string[];
   env?: Record<string, string>;
+  /** An existing cluster config (default: a fresh filesystem-backend config in a temp dir). */
+  configPath?: string;
+  backend?: 'filesystem' | 'distributed';
 }
 
 /** From source: `node --import tsx gateway/lambda/emulator/main.ts -handler gateway/lambda/handler.ts`. */
@@ -52,12 +55,21 @@ export async function startEmulatorGateway(
   options: EmulatorOptions,
 ): Promise<StartedGateway & { dir: string }> {
   const dir = await mkdtemp(join(tmpdir(), 'predastore-lambda-'));
-  const configPath = join(dir, 'config.toml');
-  await writeFile(configPath, configToml(join(dir, 'data')));
+  const configPath = options.configPath ?? join(dir, 'config.toml');
+  if (options.configPath === undefined) await writeFile(configPath, configToml(join(dir, 'data')));
   const [command, ...args] = options.command as [string, ...string[]];
   const child = spawn(
     command,
-    [...args, '-config', configPath, '-port', '0', '-backend', 'filesystem', ...(options.extraFlags ?? [])],
+    [
+      ...args,
+      '-config',
+      configPath,
+      '-port',
+      '0',
+      '-backend',
+      options.backend ?? 'filesystem',
+      ...(options.extraFlags ?? []),
+    ],
     {
       cwd: options.cwd ?? process.cwd(),
       stdio: ['ignore', 'pipe', 'pipe'],
