@@ -4,6 +4,7 @@
 // failed become repair tasks. Nothing here touches metadata: the caller commits or records garbage.
 import { createHash } from 'node:crypto';
 import { ObjectEncoder } from '../../datapath/index.ts';
+import type { Geometry } from '../../datapath/index.ts';
 import { DataPathError } from '../../datapath/index.ts';
 import { IncompleteBody, S3Error } from '../../errors.ts';
 import { timeoutFor } from './context.ts';
@@ -62,6 +63,8 @@ export async function writeObject(
   let failure: unknown;
   let segments: Buffer[][] = [];
   let nodes: string[] = [];
+  const slots = new ShardSlots(ctx.geometry, ctx.maxChunksInFlight, input.expectedSize);
+  let slot: Buffer[] | undefined;
   try {
     for await (const stripe of encoder.encode(input.body)) {
       if (failure !== undefined) {
@@ -72,9 +75,12 @@ export async function writeObject(
         nodes = ctx.ring.placeChunk(input.bucket, input.key, stripe.chunkIndex, k + m);
         attempted.push({ chunkIndex: stripe.chunkIndex, nodes });
         segments = Array.from({ length: k + m }, () => []);
+        slot = slots.bufferFor(stripe.chunkIndex);
       }
       // Copies: the stripe's buffers go back to the pool while the chunk is still being collected.
-      stripe.segments.forEach((segment, j) => (segments[j] as Buffer[]).push(Buffer.from(segment)));
+      stripe.segments.forEach((segment, j) =>
+        (segments[j] as Buffer[]).push(slots.copy(slot, j, stripe.stripeIndex, segment)),
+      );
       if (!stripe.lastInChunk) {
         stripe.release();
         continue;
@@ -163,3 +169,48 @@ function bodyError(error: unknown): unknown {
 
 /** MD5 hex of nothing (the ETag of an empty object). */
 export const EMPTY_MD5 = createHash('md5').digest();
+
+/**
+ * Where a chunk's shard segments are collected. With a declared body size, each of the
+ * `maxChunksInFlight` chunk slots gets k+m shard buffers once, sized for the largest chunk the body can
+ * have, and is reused chunk after chunk (chunk c + W starts only after chunk c is written, the encoder's
+ * window guarantees it): no per-segment allocations, no garbage for the GC. Without a size, segments
+ * are copied one by one.
+ */
+class ShardSlots {
+  private readonly slots: (Buffer[] | undefined)[];
+  private readonly shardBytes: number | undefined;
+
+  constructor(
+    private readonly geometry: Geometry,
+    private readonly window: number,
+    expectedSize: number | undefined,
+  ) {
+    this.slots = new Array<Buffer[] | undefined>(window);
+    this.shardBytes =
+      expectedSize === undefined || expectedSize === 0
+        ? undefined
+        : Math.ceil(Math.min(expectedSize, geometry.chunkSize) / geometry.stripeDataSize) *
+          geometry.segmentSize;
+  }
+
+  bufferFor(chunkIndex: number): Buffer[] | undefined {
+    const bytes = this.shardBytes;
+    if (bytes === undefined) return undefined;
+    const { k, m } = this.geometry.scheme;
+    const at = chunkIndex % this.window;
+    const slot = (this.slots[at] ??= Array.from({ length: k + m }, () => Buffer.allocUnsafeSlow(bytes)));
+    return slot;
+  }
+
+  copy(slot: Buffer[] | undefined, shardIndex: number, stripeIndex: number, segment: Buffer): Buffer {
+    if (slot === undefined) return Buffer.from(segment);
+    const shard = slot[shardIndex] as Buffer;
+    const offset = stripeIndex * this.geometry.segmentSize;
+    if (offset + segment.length > shard.length)
+      throw new S3Error('IncompleteBody', 'The request body is longer than its declared length', 400);
+    const view = shard.subarray(offset, offset + segment.length);
+    view.set(segment);
+    return view;
+  }
+}
