@@ -8,6 +8,7 @@ import type { Geometry } from '../../datapath/index.ts';
 import { DataPathError } from '../../datapath/index.ts';
 import { IncompleteBody, S3Error } from '../../errors.ts';
 import { timeoutFor } from './context.ts';
+import type { ShardBufferCache } from './context.ts';
 import type { DataPathContext } from './context.ts';
 import { chunkWriteOutcome, writeQuorum } from './quorum.ts';
 import type { ChunkRecord } from './records.ts';
@@ -63,7 +64,7 @@ export async function writeObject(
   let failure: unknown;
   let segments: Buffer[][] = [];
   let nodes: string[] = [];
-  const slots = new ShardSlots(ctx.geometry, ctx.maxChunksInFlight, input.expectedSize);
+  const slots = new ShardSlots(ctx.geometry, ctx.maxChunksInFlight, input.expectedSize, ctx.shardBuffers);
   let slot: Buffer[] | undefined;
   try {
     for await (const stripe of encoder.encode(input.body)) {
@@ -107,6 +108,9 @@ export async function writeObject(
   } catch (error) {
     await Promise.all(inFlight);
     throw bodyError(error);
+  } finally {
+    // Every shard write has settled here; a timed-out write's stream was aborted.
+    if (inFlight.size === 0) slots.release();
   }
   const result = encoder.result();
   return { size: result.size, md5: result.md5, chunks, repairs };
@@ -185,6 +189,7 @@ class ShardSlots {
     private readonly geometry: Geometry,
     private readonly window: number,
     expectedSize: number | undefined,
+    private readonly cache: ShardBufferCache,
   ) {
     this.slots = new Array<Buffer[] | undefined>(window);
     this.shardBytes =
@@ -199,8 +204,12 @@ class ShardSlots {
     if (bytes === undefined) return undefined;
     const { k, m } = this.geometry.scheme;
     const at = chunkIndex % this.window;
-    const slot = (this.slots[at] ??= Array.from({ length: k + m }, () => Buffer.allocUnsafeSlow(bytes)));
-    return slot;
+    return (this.slots[at] ??= this.cache.take(k + m, bytes));
+  }
+
+  /** Hands the buffers back for the next PUT (only once no shard write uses them any more). */
+  release(): void {
+    for (const slot of this.slots.splice(0)) if (slot !== undefined) this.cache.give(slot);
   }
 
   copy(slot: Buffer[] | undefined, shardIndex: number, stripeIndex: number, segment: Buffer): Buffer {
