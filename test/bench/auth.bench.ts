@@ -1,5 +1,5 @@
 // Throughput of request verification, body decoding and checksums. Prints `BENCH <name> <value> <unit>`.
-// Run: node --import tsx test/unit/auth/bench/auth.bench.ts
+// Run: npm run bench:auth
 import { createHash } from 'node:crypto';
 import {
   AwsChunkedSigner,
@@ -8,9 +8,9 @@ import {
   verifyRequest,
   type RequestLike,
   type VerifiedRequest,
-} from '../../../../shared/sigv4/index.ts';
-import { decodeBody } from '../../../../gateway/auth/body.ts';
-import { CHECKSUM_ALGORITHMS, checksumOf, createChecksummer } from '../../../../gateway/auth/checksums.ts';
+} from '../../shared/sigv4/index.ts';
+import { decodeBody } from '../../gateway/auth/body.ts';
+import { CHECKSUM_ALGORITHMS, checksumOf, createChecksummer } from '../../gateway/auth/checksums.ts';
 
 const credentials = { accessKeyId: 'AKIDBENCH', secretAccessKey: 'bench-secret' };
 const lookup = (): string => credentials.secretAccessKey;
