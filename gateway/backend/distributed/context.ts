@@ -16,30 +16,6 @@ export interface DataPathContext {
   writeTimeoutMs: number;
   readTimeoutMs: number;
   minBytesPerMs: number;
-  /** Full-size shard buffers kept between PUTs (big buffers reused instead of left to the GC). */
-  shardBuffers: ShardBufferCache;
-}
-
-/** A bounded free list of k+m shard buffers of one chunk's full shard size. */
-export class ShardBufferCache {
-  private readonly free: Buffer[][] = [];
-  constructor(
-    readonly shardBytes: number,
-    private readonly maxSets: number,
-  ) {}
-
-  take(count: number, bytes: number): Buffer[] {
-    if (bytes === this.shardBytes) {
-      const set = this.free.pop();
-      if (set !== undefined && set.length === count) return set;
-    }
-    return Array.from({ length: count }, () => Buffer.allocUnsafeSlow(bytes));
-  }
-
-  give(set: Buffer[]): void {
-    if (this.free.length < this.maxSets && set.every((b) => b.length === this.shardBytes))
-      this.free.push(set);
-  }
 }
 
 /** Timeout of a shard request that moves `bytes` (a slow, loaded machine still finishes big shards). */

@@ -35,7 +35,6 @@ import type {
   PutResult,
   RangeResolver,
 } from '../types.ts';
-import { ShardBufferCache } from './context.ts';
 import type { DataPathContext } from './context.ts';
 import { startGarbageWorker } from './garbage-worker.ts';
 import type { GarbageWorker, GarbageWorkerOptions } from './garbage-worker.ts';
@@ -144,7 +143,6 @@ export async function createDistributedBackend(
     maxChunkSize: options.maxChunkSize ?? MAX_CHUNK_SIZE,
     ...(options.segmentSize === undefined ? {} : { segmentSize: options.segmentSize }),
   });
-  const maxChunksInFlight = Math.min(config.gateway.maxChunksInFlight, options.maxChunksInFlight ?? 2);
   const ctx: DataPathContext = {
     shards,
     ring: new HashRing({
@@ -155,14 +153,10 @@ export async function createDistributedBackend(
     peers: peersOf(config),
     geometry,
     codec: new ReedSolomonCodec(scheme),
-    maxChunksInFlight,
+    maxChunksInFlight: Math.min(config.gateway.maxChunksInFlight, options.maxChunksInFlight ?? 2),
     writeTimeoutMs: options.writeTimeoutMs ?? 30_000,
     readTimeoutMs: options.readTimeoutMs ?? 5000,
     minBytesPerMs: options.minBytesPerMs ?? 250,
-    shardBuffers: new ShardBufferCache(
-      geometry.stripesPerChunk * geometry.segmentSize,
-      2 * maxChunksInFlight,
-    ),
   };
   const backend = new DistributedBackendImpl(db, ctx);
   if (options.garbageWorker !== undefined && options.garbageWorker !== false)

@@ -4,11 +4,9 @@
 // failed become repair tasks. Nothing here touches metadata: the caller commits or records garbage.
 import { createHash } from 'node:crypto';
 import { ObjectEncoder } from '../../datapath/index.ts';
-import type { Geometry } from '../../datapath/index.ts';
 import { DataPathError } from '../../datapath/index.ts';
 import { IncompleteBody, S3Error } from '../../errors.ts';
 import { timeoutFor } from './context.ts';
-import type { ShardBufferCache } from './context.ts';
 import type { DataPathContext } from './context.ts';
 import { chunkWriteOutcome, writeQuorum } from './quorum.ts';
 import type { ChunkRecord } from './records.ts';
@@ -64,8 +62,6 @@ export async function writeObject(
   let failure: unknown;
   let segments: Buffer[][] = [];
   let nodes: string[] = [];
-  const slots = new ShardSlots(ctx.geometry, ctx.maxChunksInFlight, input.expectedSize, ctx.shardBuffers);
-  let slot: Buffer[] | undefined;
   try {
     for await (const stripe of encoder.encode(input.body)) {
       if (failure !== undefined) {
@@ -76,12 +72,9 @@ export async function writeObject(
         nodes = ctx.ring.placeChunk(input.bucket, input.key, stripe.chunkIndex, k + m);
         attempted.push({ chunkIndex: stripe.chunkIndex, nodes });
         segments = Array.from({ length: k + m }, () => []);
-        slot = slots.bufferFor(stripe.chunkIndex);
       }
       // Copies: the stripe's buffers go back to the pool while the chunk is still being collected.
-      stripe.segments.forEach((segment, j) =>
-        (segments[j] as Buffer[]).push(slots.copy(slot, j, stripe.stripeIndex, segment)),
-      );
+      stripe.segments.forEach((segment, j) => (segments[j] as Buffer[]).push(Buffer.from(segment)));
       if (!stripe.lastInChunk) {
         stripe.release();
         continue;
@@ -108,9 +101,6 @@ export async function writeObject(
   } catch (error) {
     await Promise.all(inFlight);
     throw bodyError(error);
-  } finally {
-    // Every shard write has settled here; a timed-out write's stream was aborted.
-    if (inFlight.size === 0) slots.release();
   }
   const result = encoder.result();
   return { size: result.size, md5: result.md5, chunks, repairs };
@@ -173,53 +163,3 @@ function bodyError(error: unknown): unknown {
 
 /** MD5 hex of nothing (the ETag of an empty object). */
 export const EMPTY_MD5 = createHash('md5').digest();
-
-/**
- * Where a chunk's shard segments are collected. With a declared body size, each of the
- * `maxChunksInFlight` chunk slots gets k+m shard buffers once, sized for the largest chunk the body can
- * have, and is reused chunk after chunk (chunk c + W starts only after chunk c is written, the encoder's
- * window guarantees it): no per-segment allocations, no garbage for the GC. Without a size, segments
- * are copied one by one.
- */
-class ShardSlots {
-  private readonly slots: (Buffer[] | undefined)[];
-  private readonly shardBytes: number | undefined;
-
-  constructor(
-    private readonly geometry: Geometry,
-    private readonly window: number,
-    expectedSize: number | undefined,
-    private readonly cache: ShardBufferCache,
-  ) {
-    this.slots = new Array<Buffer[] | undefined>(window);
-    this.shardBytes =
-      expectedSize === undefined || expectedSize === 0
-        ? undefined
-        : Math.ceil(Math.min(expectedSize, geometry.chunkSize) / geometry.stripeDataSize) *
-          geometry.segmentSize;
-  }
-
-  bufferFor(chunkIndex: number): Buffer[] | undefined {
-    const bytes = this.shardBytes;
-    if (bytes === undefined) return undefined;
-    const { k, m } = this.geometry.scheme;
-    const at = chunkIndex % this.window;
-    return (this.slots[at] ??= this.cache.take(k + m, bytes));
-  }
-
-  /** Hands the buffers back for the next PUT (only once no shard write uses them any more). */
-  release(): void {
-    for (const slot of this.slots.splice(0)) if (slot !== undefined) this.cache.give(slot);
-  }
-
-  copy(slot: Buffer[] | undefined, shardIndex: number, stripeIndex: number, segment: Buffer): Buffer {
-    if (slot === undefined) return Buffer.from(segment);
-    const shard = slot[shardIndex] as Buffer;
-    const offset = stripeIndex * this.geometry.segmentSize;
-    if (offset + segment.length > shard.length)
-      throw new S3Error('IncompleteBody', 'The request body is longer than its declared length', 400);
-    const view = shard.subarray(offset, offset + segment.length);
-    view.set(segment);
-    return view;
-  }
-}
