@@ -54,6 +54,7 @@ import {
 } from './record-codec.ts';
 import { crc32c } from '../../shared/checksum/index.ts';
 import { decodeSegment, encodeSegment } from './segment-codec.ts';
+import { SegmentStaging } from './segment-staging.ts';
 import type { Compression, EncodedSegment } from './segment-codec.ts';
 import { SHARD_KEY_BYTES, decodeShardKey, encodeShardKey, formatShardKey } from './shard-key.ts';
 import type { ShardKey } from './shard-key.ts';
@@ -415,6 +416,7 @@ export class ShardStore {
       throw new InvalidArgumentError('segments must be an iterable or async iterable of Uint8Array');
     }
     const encoded: EncodedSegment[] = [];
+    const staging = new SegmentStaging();
     let payloadLength = 0;
     let logicalBytes = 0;
     for await (const segment of segments as AsyncIterable<Uint8Array>) {
@@ -425,7 +427,7 @@ export class ShardStore {
       if (encoded.length >= MAX_SEGMENTS)
         throw new InvalidArgumentError(`a shard has at most ${MAX_SEGMENTS} segments`);
       // Copy: the caller may reuse its buffer once this segment has been handed over.
-      const seg = encodeSegment(Buffer.from(segment), this.options.compression);
+      const seg = encodeSegment(staging.copy(segment), this.options.compression);
       payloadLength += seg.entry.storedLength;
       logicalBytes += seg.entry.logicalLength;
       if (payloadLength > MAX_PAYLOAD_BYTES) throw new InvalidArgumentError('shard too large for one record');
