@@ -1,18 +1,7 @@
 /** Typed errors of the s3db service. `code` is stable and travels in JSON error bodies. */
-export type S3dbErrorCode =
-  | 'InvalidTable'
-  | 'InvalidKey'
-  | 'InvalidCommand'
-  | 'InvalidRequest'
-  | 'BodyTooLarge'
-  | 'NotFound'
-  | 'NotLeader'
-  | 'NoLeader'
-  | 'Timeout'
-  | 'SignatureDoesNotMatch'
-  | 'AccessDenied'
-  | 'Stopped'
-  | 'Internal';
+import type { S3dbErrorCode } from '../../shared/s3db-client/errors.ts';
+
+export type { S3dbErrorCode };
 
 export class S3dbError extends Error {
   readonly code: S3dbErrorCode;

@@ -1,5 +1,5 @@
-/** Error codes the s3db API returns (JSON `error.code`), plus client-side ones. */
-export type S3dbClientErrorCode =
+/** Error codes the s3db API returns in JSON `error.code`; the server (appliance/s3db) raises exactly these. */
+export type S3dbErrorCode =
   | 'InvalidTable'
   | 'InvalidKey'
   | 'InvalidCommand'
@@ -12,9 +12,10 @@ export type S3dbClientErrorCode =
   | 'SignatureDoesNotMatch'
   | 'AccessDenied'
   | 'Stopped'
-  | 'Internal'
-  | 'Unavailable'
-  | string;
+  | 'Internal';
+
+/** The API's codes plus client-side ones (`Unavailable`), and codes from newer servers. */
+export type S3dbClientErrorCode = S3dbErrorCode | 'Unavailable' | (string & {});
 
 export class S3dbClientError extends Error {
   readonly code: S3dbClientErrorCode;
