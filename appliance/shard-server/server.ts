@@ -3,6 +3,7 @@
 // slow disk stops readers, and flow control stops senders); FETCH sends a few segments at a time, each
 // written only when the transport accepted the previous ones.
 import { crc32c } from '../../shared/checksum/index.ts';
+import { crc32cCombine } from '../../shared/protocol/crc32c-combine.ts';
 import { FrameType, type Frame } from '../../shared/protocol/frames.ts';
 import { ProtocolError, Status, type StatusCode } from '../../shared/protocol/errors.ts';
 import {
@@ -323,7 +324,7 @@ export async function startShardServer(options: ShardServerOptions): Promise<Sha
           if (crc32c(seg.data) !== seg.crc) {
             throw new RequestFailure(Status.CORRUPT, `segment ${seg.index}: CRC32C mismatch in transit`);
           }
-          crc = crc32c(seg.data, crc);
+          crc = crc32cCombine(crc, seg.crc, seg.data.byteLength);
           segments.push(seg.data);
         } else if (frame.type === FrameType.END) {
           const end = decodeEnd(frame.payload);
@@ -399,7 +400,7 @@ export async function startShardServer(options: ShardServerOptions): Promise<Sha
       pending.catch(() => undefined);
       for (const data of batch) {
         const segCrc = crc32c(data);
-        crc = crc32c(data, crc);
+        crc = crc32cCombine(crc, segCrc, data.byteLength);
         await abortable(framed.writeSegment(index, segCrc, data), signal);
         index++;
       }

@@ -1,6 +1,7 @@
 // Gateway-side client of the shard protocol: puts, fetches and the rest against many appliances, with
 // per-request timeouts, cancellation through AbortSignal, and typed errors.
 import { crc32c } from '../checksum/index.ts';
+import { crc32cCombine } from '../protocol/crc32c-combine.ts';
 import { FrameType } from '../protocol/frames.ts';
 import { ProtocolError, Status } from '../protocol/errors.ts';
 import {
@@ -108,8 +109,10 @@ export class ShardClient {
       try {
         for (let i = 0; i < segments.length; i++) {
           const s = segments[i] as Uint8Array;
-          await framed.writeSegment(i, crc32c(s), s);
-          crc = crc32c(s, crc);
+          const segCrc = crc32c(s);
+          await framed.writeSegment(i, segCrc, s);
+          // The whole-shard CRC from the segment's, without a second pass over the bytes.
+          crc = crc32cCombine(crc, segCrc, s.byteLength);
         }
         await framed.write(encodeEnd({ segmentCount: segments.length, crc }));
         await framed.end();
@@ -154,7 +157,7 @@ export class ShardClient {
           if (crc32c(seg.data) !== seg.crc) {
             throw new ShardCorruptError(label, `segment ${seg.index} failed CRC32C in transit`, seg.index);
           }
-          crc = crc32c(seg.data, crc);
+          crc = crc32cCombine(crc, seg.crc, seg.data.byteLength);
           bytes += seg.data.byteLength;
           segments.push(seg.data);
         } else if (frame.type === FrameType.END) {

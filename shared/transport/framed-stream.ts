@@ -37,6 +37,11 @@ export class FramedStream {
   /** One SEGMENT frame, written as a single buffer so the transport sends it in as few packets as it can. */
   writeSegment(index: number, crc: number, data: Uint8Array): Promise<void> {
     const header = encodeSegmentHeader(index, crc, data.byteLength);
+    if (this.stream.writeParts) {
+      // Gathered write: the segment's bytes go to the socket as they are, no 64 KiB copy per segment.
+      const body = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+      return this.stream.writeParts([header, body]);
+    }
     const frame = Buffer.allocUnsafe(header.byteLength + data.byteLength);
     header.copy(frame, 0);
     frame.set(data, header.byteLength);

@@ -13,6 +13,11 @@ export interface DuplexStream {
   read(): Promise<Uint8Array | null>;
   /** Resolves once the transport accepted the bytes; rejects with TransportError if the stream is gone. */
   write(chunk: Uint8Array): Promise<void>;
+  /**
+   * Optional: the same as write() of the parts concatenated, without copying them into one buffer first.
+   * Transports that cannot gather (or do not gain from it) leave it out and callers fall back to write().
+   */
+  writeParts?(parts: readonly Buffer[]): Promise<void>;
   /** Ends our sending side; reading goes on. */
   end(): Promise<void>;
   /** Resets both directions; pending and later reads/writes reject. Idempotent. */

@@ -29,6 +29,11 @@ const SEG = 64 * 1024;
 const SEGMENTS = 128;
 const SHARD = SEG * SEGMENTS;
 
+/** Extra node flags for the server process, e.g. TRANSPORT_BENCH_SERVER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/p'. */
+function serverNodeArgs(): string[] {
+  return (process.env.TRANSPORT_BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+}
+
 function bench(name: string, value: number, unit: string): void {
   console.log(`BENCH ${name} ${value.toFixed(value >= 100 ? 0 : 2)} ${unit}`);
 }
@@ -149,9 +154,13 @@ async function runPool(
 }
 
 async function measure(kind: TransportKind, certDir: string, mib: number): Promise<void> {
-  const child = spawn(process.execPath, ['--import', 'tsx', import.meta.filename, 'serve', kind, certDir], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    [...serverNodeArgs(), '--import', 'tsx', import.meta.filename, 'serve', kind, certDir],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   try {
     const [line] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
     const port = Number(/^PORT (\d+)$/.exec(line)?.[1]);
@@ -192,6 +201,10 @@ async function measure(kind: TransportKind, certDir: string, mib: number): Promi
     bench(`transport.${kind}.server_peak_rss`, (last.extra?.maxRssKiB ?? 0) / 1024, 'MiB');
     await client.close();
   } finally {
+    // SIGTERM lets a profiled server write its profile on the way out.
+    const exited = once(child, 'exit');
+    child.kill('SIGTERM');
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 5000).unref())]);
     child.kill('SIGKILL');
   }
 }
@@ -206,7 +219,10 @@ function raiseUdpBuffers(): void {
 
 async function main(): Promise<void> {
   const [mode, kind, dir] = process.argv.slice(2);
-  if (mode === 'serve') return serve(kind as TransportKind, dir as string);
+  if (mode === 'serve') {
+    process.once('SIGTERM', () => process.exit(0));
+    return serve(kind as TransportKind, dir as string);
+  }
   if (mode === 'raw') return serveRawTls(dir as string);
   raiseUdpBuffers();
   const certDir = await mkdtemp(join(tmpdir(), 'predastore-bench-transport-'));
