@@ -29,6 +29,7 @@ import type { TlsIdentity } from '../../shared/tls/cluster-certs.ts';
 import type { DuplexStream, PeerInfo, Transport, TransportListener } from '../../shared/transport/types.ts';
 import type { ShardBackend } from './backend.ts';
 import { Semaphore } from './semaphore.ts';
+import { abortable } from '../../shared/async/abortable.ts';
 
 export interface ShardServerLimits {
   /** Requests served at once across all connections; more wait (their senders are held by flow control). */
@@ -452,28 +453,6 @@ function describe(key: WireShardKey, d: { rsData: number; rsParity: number; segm
     segmentCount: d.segmentLengths.length,
     length: d.segmentLengths.reduce((a, b) => a + b, 0),
   };
-}
-
-/** Rejects when `signal` aborts, without waiting for `p` (which is left to settle on its own). */
-function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
-    p.catch(() => undefined);
-    return Promise.reject(signal.reason);
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {

@@ -33,6 +33,7 @@ import {
   ShardUnreachableError,
   errorForStatus,
 } from './errors.ts';
+import { abortable } from '../async/abortable.ts';
 
 export interface ShardClientOptions {
   transport: Transport;
@@ -332,25 +333,4 @@ function toClientError(err: unknown, label: string, what: string): ShardClientEr
   }
   const message = err instanceof Error ? err.message : String(err);
   return new ShardConnectionLostError(label, `${what}: ${message}`, { cause: err });
-}
-
-function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
-    p.catch(() => undefined);
-    return Promise.reject(signal.reason);
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
 }
