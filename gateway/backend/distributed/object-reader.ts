@@ -4,14 +4,13 @@
 // consumer (bounded memory: the chunk being sent and the next one).
 import { ReedSolomonCodec } from '../../../shared/erasure/index.ts';
 import type { FetchedShard } from '../../../shared/shard-client/index.ts';
-import { makeGeometry, planRange, sliceChunk } from '../../datapath/index.ts';
+import { decodeStripe, makeGeometry, planRange, sliceChunk } from '../../datapath/index.ts';
 import type { ChunkRangePlan, Geometry, InclusiveRange } from '../../datapath/index.ts';
 import { S3Error } from '../../errors.ts';
 import { timeoutFor } from './context.ts';
 import type { DataPathContext } from './context.ts';
 import { readSet } from './quorum.ts';
 import type { ChunkRecord, ObjectRecord } from './records.ts';
-import { rebuildDataSegments } from './stripe-rebuild.ts';
 
 export interface ReadIssue {
   chunkIndex: number;
@@ -162,8 +161,12 @@ async function readChunk(
     Array.from({ length: stripeCount }, (_, s) => {
       const slots = Array.from({ length: k + m }, (_, j) => full.get(j)?.segments[s]);
       const length = (slots.find((x) => x !== undefined) as Buffer).length;
-      return rebuildDataSegments(codec, length, slots);
+      return decodeStripe({
+        codec,
+        layout: { logicalLength: k * length, segmentLength: length },
+        segments: slots,
+      });
     }),
   );
-  return sliceChunk(plan, (j, s) => (rebuilt[s - firstStripe] as Buffer[])[j] as Buffer);
+  return sliceChunk(plan, (j, s) => rebuilt[s - firstStripe]?.dataSegments[j] as Buffer);
 }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { ReedSolomonCodec, segmentViews } from '../../../shared/erasure/index.ts';
 import { chunkWriteOutcome, readSet, writeQuorum } from '../../../gateway/backend/distributed/quorum.ts';
-import { rebuildDataSegments } from '../../../gateway/backend/distributed/stripe-rebuild.ts';
+import { decodeStripe } from '../../../gateway/datapath/index.ts';
 import { retryDelay } from '../../../gateway/backend/distributed/garbage-worker.ts';
 
 describe('quorum decisions', () => {
@@ -39,16 +39,17 @@ describe('stripe rebuild', () => {
   it('rebuilds the data segments from any k of k+m', async () => {
     const codec = new ReedSolomonCodec({ k: 3, m: 2 });
     const L = 64;
+    const layout = { logicalLength: 3 * L, segmentLength: L };
     const stripe = { data: randomBytes(3 * L), parity: Buffer.alloc(2 * L) };
     await codec.encode(stripe, L);
     const segments = segmentViews(stripe, codec.scheme, L).map((s) => Buffer.from(s));
     for (const lost of [[0], [1, 2], [0, 4], [3, 4]]) {
       const slots = segments.map((s, i) => (lost.includes(i) ? undefined : s));
-      const data = await rebuildDataSegments(codec, L, slots);
+      const { dataSegments: data } = await decodeStripe({ codec, layout, segments: slots });
       assert.deepEqual(Buffer.concat(data), stripe.data, `lost ${lost.join(',')}`);
     }
     await assert.rejects(
-      rebuildDataSegments(codec, L, [segments[0], undefined, undefined, undefined, segments[4]]),
+      decodeStripe({ codec, layout, segments: [segments[0], undefined, undefined, undefined, segments[4]] }),
     );
   });
 });
