@@ -10,7 +10,7 @@ import {
   schemeName,
 } from '../../shared/erasure/index.ts';
 import type { RsScheme, StripeBuffers } from '../../shared/erasure/index.ts';
-import { ObjectEncoder, makeGeometry } from '../../gateway/datapath/index.ts';
+import { ObjectEncoder, makeGeometry } from '../../shared/datapath/index.ts';
 
 const TOTAL = 256 * 1024 * 1024;
 const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 8);

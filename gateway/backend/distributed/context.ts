@@ -2,7 +2,7 @@
 import type { ReedSolomonCodec } from '../../../shared/erasure/index.ts';
 import type { HashRing } from '../../../shared/ring/index.ts';
 import type { ShardClient, ShardPeer } from '../../../shared/shard-client/index.ts';
-import type { Geometry } from '../../datapath/index.ts';
+import type { Geometry } from '../../../shared/datapath/index.ts';
 
 export interface DataPathContext {
   shards: ShardClient;

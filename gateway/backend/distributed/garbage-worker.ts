@@ -4,9 +4,9 @@
 // Bounded in rate (deletes per second) and in work per pass.
 import type { S3dbClient } from '../../../shared/s3db-client/index.ts';
 import type { ShardClient, ShardPeer } from '../../../shared/shard-client/index.ts';
-import { TABLES } from './keys.ts';
-import { decodeGarbageRecord, encodeGarbageRecord } from './records.ts';
-import type { GarbageRecord, ShardRef } from './records.ts';
+import { TABLES } from '../../../shared/metadata/keys.ts';
+import { decodeGarbageRecord, encodeGarbageRecord } from '../../../shared/metadata/records.ts';
+import type { GarbageRecord, ShardRef } from '../../../shared/metadata/records.ts';
 
 export interface GarbageWorkerOptions {
   /** Shard deletes per second at most. Default 500. */

@@ -13,7 +13,7 @@ import { ensureClusterCertificates, loadTlsIdentity } from '../../../shared/tls/
 import type { TlsIdentity } from '../../../shared/tls/index.ts';
 import { createTransport } from '../../../shared/transport/index.ts';
 import type { Transport } from '../../../shared/transport/index.ts';
-import { MAX_CHUNK_SIZE, makeGeometry } from '../../datapath/index.ts';
+import { MAX_CHUNK_SIZE, makeGeometry } from '../../../shared/datapath/index.ts';
 import {
   BadDigest,
   BucketAlreadyExists,
@@ -38,7 +38,14 @@ import type {
 import type { DataPathContext } from './context.ts';
 import { startGarbageWorker } from './garbage-worker.ts';
 import type { GarbageWorker, GarbageWorkerOptions } from './garbage-worker.ts';
-import { TABLES, bucketKey, garbageKey, newVersionId, objectKey, repairKey } from './keys.ts';
+import {
+  TABLES,
+  bucketKey,
+  garbageKey,
+  newVersionId,
+  objectKey,
+  repairKey,
+} from '../../../shared/metadata/keys.ts';
 import { listByScans } from './list-plan.ts';
 import { readObject } from './object-reader.ts';
 import type { ReadIssue } from './object-reader.ts';
@@ -55,12 +62,17 @@ import {
   encodeRepairRecord,
   metadataOf,
   shardsOf,
-} from './records.ts';
-import type { GarbageRecord, ObjectRecord, RepairRecord, ShardRef } from './records.ts';
+} from '../../../shared/metadata/records.ts';
+import type {
+  GarbageRecord,
+  ObjectRecord,
+  RepairRecord,
+  ShardRef,
+} from '../../../shared/metadata/records.ts';
 
 export { startGarbageWorker, retryDelay } from './garbage-worker.ts';
 export type { GarbageWorker, GarbageWorkerOptions } from './garbage-worker.ts';
-export { TABLES } from './keys.ts';
+export { TABLES } from '../../../shared/metadata/keys.ts';
 
 export interface DistributedBackendOptions {
   /** The gateway's cluster identity; default: `gateway` in `[tls] dir` (created there in dev mode). */

@@ -5,7 +5,7 @@
 // listing never reads key by key: it starts a new scan past `prefix + 0xFF`.
 import { commonPrefixOf } from '../../s3/paginate.ts';
 import { compareKeys } from '../../s3/key-order.ts';
-import { objectKey, objectKeyName, pastPrefix } from './keys.ts';
+import { objectKey, objectKeyName, pastPrefix } from '../../../shared/metadata/keys.ts';
 
 export interface ScannedItem {
   key: Uint8Array;

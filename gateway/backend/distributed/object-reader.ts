@@ -4,13 +4,13 @@
 // consumer (bounded memory: the chunk being sent and the next one).
 import { ReedSolomonCodec } from '../../../shared/erasure/index.ts';
 import type { FetchedShard } from '../../../shared/shard-client/index.ts';
-import { decodeStripe, makeGeometry, planRange, sliceChunk } from '../../datapath/index.ts';
-import type { ChunkRangePlan, Geometry, InclusiveRange } from '../../datapath/index.ts';
+import { decodeStripe, makeGeometry, planRange, sliceChunk } from '../../../shared/datapath/index.ts';
+import type { ChunkRangePlan, Geometry, InclusiveRange } from '../../../shared/datapath/index.ts';
 import { S3Error } from '../../errors.ts';
 import { timeoutFor } from './context.ts';
 import type { DataPathContext } from './context.ts';
 import { readSet } from './quorum.ts';
-import type { ChunkRecord, ObjectRecord } from './records.ts';
+import type { ChunkRecord, ObjectRecord } from '../../../shared/metadata/records.ts';
 
 export interface ReadIssue {
   chunkIndex: number;

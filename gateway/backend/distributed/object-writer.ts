@@ -3,13 +3,13 @@
 // stripe of each unfinished chunk is held). A chunk is durable at the write quorum; shards that
 // failed become repair tasks. Nothing here touches metadata: the caller commits or records garbage.
 import { createHash } from 'node:crypto';
-import { ObjectEncoder } from '../../datapath/index.ts';
-import { DataPathError } from '../../datapath/index.ts';
+import { ObjectEncoder } from '../../../shared/datapath/index.ts';
+import { DataPathError } from '../../../shared/datapath/index.ts';
 import { IncompleteBody, S3Error } from '../../errors.ts';
 import { timeoutFor } from './context.ts';
 import type { DataPathContext } from './context.ts';
 import { chunkWriteOutcome, writeQuorum } from './quorum.ts';
-import type { ChunkRecord } from './records.ts';
+import type { ChunkRecord } from '../../../shared/metadata/records.ts';
 
 export interface WriteInput {
   bucket: string;

@@ -4,8 +4,8 @@ import { randomFillSync } from 'node:crypto';
 import fc from 'fast-check';
 import { RS_2_1, RS_3_2, ReedSolomonCodec, StripePool } from '../../../shared/erasure/index.ts';
 import type { RsScheme } from '../../../shared/erasure/index.ts';
-import { DataPathError, ObjectEncoder, chunkLayouts, makeGeometry } from '../../../gateway/datapath/index.ts';
-import type { EncodedStripe, Geometry } from '../../../gateway/datapath/index.ts';
+import { DataPathError, ObjectEncoder, chunkLayouts, makeGeometry } from '../../../shared/datapath/index.ts';
+import type { EncodedStripe, Geometry } from '../../../shared/datapath/index.ts';
 import { bytes, refMd5, refStripes } from './reference.ts';
 
 const KiB = 1024;

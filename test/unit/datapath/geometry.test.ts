@@ -10,8 +10,8 @@ import {
   makeGeometry,
   segmentLengthFor,
   stripeLayout,
-} from '../../../gateway/datapath/index.ts';
-import type { Geometry } from '../../../gateway/datapath/index.ts';
+} from '../../../shared/datapath/index.ts';
+import type { Geometry } from '../../../shared/datapath/index.ts';
 import { bytes, refStripes } from './reference.ts';
 import type { RefParams } from './reference.ts';
 

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { randomFillSync } from 'node:crypto';
 import fc from 'fast-check';
 import { RS_2_1, RS_3_2 } from '../../../shared/erasure/index.ts';
-import { DataPathError, makeGeometry, planRange, sliceChunk } from '../../../gateway/datapath/index.ts';
-import type { Geometry } from '../../../gateway/datapath/index.ts';
+import { DataPathError, makeGeometry, planRange, sliceChunk } from '../../../shared/datapath/index.ts';
+import type { Geometry } from '../../../shared/datapath/index.ts';
 import { bytes, refSegment } from './reference.ts';
 import type { RefParams } from './reference.ts';
 

@@ -1,5 +1,5 @@
 // Naive reference implementations of the data-path layout, written byte by byte from the rules in
-// docs/erasure-and-ring.md, independent of gateway/datapath's arithmetic.
+// docs/erasure-and-ring.md, independent of shared/datapath's arithmetic.
 import { createHash } from 'node:crypto';
 
 export interface RefParams {

@@ -16,8 +16,8 @@ import {
   planRange,
   sliceChunk,
   stripeLayout,
-} from '../../../gateway/datapath/index.ts';
-import type { Geometry } from '../../../gateway/datapath/index.ts';
+} from '../../../shared/datapath/index.ts';
+import type { Geometry } from '../../../shared/datapath/index.ts';
 import { bytes } from './reference.ts';
 
 interface Stored {

@@ -9,7 +9,7 @@ import {
   decodeStripe,
   makeGeometry,
   segmentLengthFor,
-} from '../../../gateway/datapath/index.ts';
+} from '../../../shared/datapath/index.ts';
 import { bytes } from './reference.ts';
 
 /** Encodes `logical` bytes as one stripe; returns its k+m segments. */

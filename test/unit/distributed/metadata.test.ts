@@ -10,7 +10,7 @@ import {
   objectKeyName,
   pastPrefix,
   repairKey,
-} from '../../../gateway/backend/distributed/keys.ts';
+} from '../../../shared/metadata/keys.ts';
 import { listByScans } from '../../../gateway/backend/distributed/list-plan.ts';
 import type { Scan } from '../../../gateway/backend/distributed/list-plan.ts';
 import {
@@ -22,8 +22,8 @@ import {
   encodeGarbageRecord,
   encodeObjectRecord,
   shardsOf,
-} from '../../../gateway/backend/distributed/records.ts';
-import type { ObjectRecord } from '../../../gateway/backend/distributed/records.ts';
+} from '../../../shared/metadata/records.ts';
+import type { ObjectRecord } from '../../../shared/metadata/records.ts';
 
 const record: ObjectRecord = {
   v: 1,

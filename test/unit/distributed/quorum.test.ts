@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { ReedSolomonCodec, segmentViews } from '../../../shared/erasure/index.ts';
 import { chunkWriteOutcome, readSet, writeQuorum } from '../../../gateway/backend/distributed/quorum.ts';
-import { decodeStripe } from '../../../gateway/datapath/index.ts';
+import { decodeStripe } from '../../../shared/datapath/index.ts';
 import { retryDelay } from '../../../gateway/backend/distributed/garbage-worker.ts';
 
 describe('quorum decisions', () => {

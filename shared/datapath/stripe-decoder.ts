@@ -1,7 +1,7 @@
 // Rebuilds one stripe's object bytes from any k of its k+m segments.
-import { crc32c } from '../../shared/checksum/index.ts';
-import { segmentView } from '../../shared/erasure/index.ts';
-import type { StripeBuffers, StripePool, ReedSolomonCodec } from '../../shared/erasure/index.ts';
+import { crc32c } from '../checksum/index.ts';
+import { segmentView } from '../erasure/index.ts';
+import type { StripeBuffers, StripePool, ReedSolomonCodec } from '../erasure/index.ts';
 import { DataPathError } from './errors.ts';
 import type { StripeLayout } from './geometry.ts';
 

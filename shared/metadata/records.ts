@@ -2,7 +2,6 @@
 // number `v`; decoding validates every field so a damaged or foreign record is a typed error, never
 // a half-read object.
 import { z } from 'zod';
-import type { ObjectMetadata } from '../types.ts';
 
 export const RECORD_FORMAT = 1;
 
@@ -154,7 +153,7 @@ export function shardsOf(record: Pick<ObjectRecord, 'chunks'>): ShardRef[] {
   );
 }
 
-export function metadataOf(meta: ObjectMetadata): StoredMetadata {
+export function metadataOf(meta: StoredMetadata): StoredMetadata {
   const out: StoredMetadata = { contentType: meta.contentType, userMetadata: { ...meta.userMetadata } };
   for (const name of [
     'contentEncoding',

@@ -6,8 +6,8 @@
 // c − maxChunksInFlight has been released. The consumer must release each stripe once its
 // segments are handed off (it may hold a chunk's last stripe until that chunk is durable, which
 // is how it bounds chunks in flight); holding more stripes than the pool has stalls the encoder.
-import { ReedSolomonCodec, StripePool, segmentViews } from '../../shared/erasure/index.ts';
-import type { StripeBuffers } from '../../shared/erasure/index.ts';
+import { ReedSolomonCodec, StripePool, segmentViews } from '../erasure/index.ts';
+import type { StripeBuffers } from '../erasure/index.ts';
 import { BodyReader } from './body-reader.ts';
 import { DataPathError } from './errors.ts';
 import { segmentLengthFor, shardLength } from './geometry.ts';

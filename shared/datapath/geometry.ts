@@ -5,8 +5,8 @@
 // bytes uses segments of L = ⌈t / k⌉ rounded up to a multiple of 8 (the codec's unit); its data
 // segments are the stripe's bytes cut at multiples of L, zero-padded to k·L. Every segment of a
 // stripe (data and parity) is L bytes; the object size tells readers where the real bytes end.
-import { SEGMENT_SIZE, alignSegmentLength, validateScheme } from '../../shared/erasure/index.ts';
-import type { RsScheme } from '../../shared/erasure/index.ts';
+import { SEGMENT_SIZE, alignSegmentLength, validateScheme } from '../erasure/index.ts';
+import type { RsScheme } from '../erasure/index.ts';
 import { DataPathError } from './errors.ts';
 
 export const MAX_CHUNK_SIZE = 32 * 1024 * 1024;
