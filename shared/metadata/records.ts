@@ -24,6 +24,11 @@ const chunkSchema = z.object({
   epoch: count,
   /** Appliance id holding shard j, for j in 0..k+m-1. */
   nodes: z.array(z.string().min(1)).min(1),
+  /**
+   * Where the chunk's shards are stored when not under (object version id, chunk index): a multipart
+   * part's data id and its chunk index within the part. Always read through shardLocation().
+   */
+  data: z.object({ versionId: hex32, chunkIndex: count }).optional(),
 });
 
 const metadataSchema = z.object({
@@ -58,6 +63,8 @@ const bucketSchema = z.object({
 });
 
 const shardRefSchema = z.object({
+  /** Version id the shard is stored under, when not the garbage record's own (see ChunkRecord.data). */
+  versionId: hex32.optional(),
   chunkIndex: count,
   shardIndex: count,
   node: z.string().min(1),
@@ -146,11 +153,28 @@ export const decodeGarbageRecord = (b: Uint8Array): GarbageRecord => decode(garb
 export const encodeRepairRecord = (r: RepairRecord): Uint8Array => encode(r);
 export const decodeRepairRecord = (b: Uint8Array): RepairRecord => decode(repairSchema, b, 'repair');
 
+/** The (version id, chunk index) the shards of chunk `chunkIndex` are stored under on the appliances. */
+export function shardLocation(
+  record: Pick<ObjectRecord, 'versionId' | 'chunks'>,
+  chunkIndex: number,
+): { versionId: string; chunkIndex: number } {
+  const chunk = record.chunks[chunkIndex];
+  if (chunk === undefined) throw new MetadataRecordError(`chunk ${chunkIndex} is not in the record`);
+  return chunk.data ?? { versionId: record.versionId, chunkIndex };
+}
+
 /** Every shard of an object version, for its garbage record. */
-export function shardsOf(record: Pick<ObjectRecord, 'chunks'>): ShardRef[] {
-  return record.chunks.flatMap((chunk, chunkIndex) =>
-    chunk.nodes.map((node, shardIndex) => ({ chunkIndex, shardIndex, node })),
-  );
+export function shardsOf(record: Pick<ObjectRecord, 'versionId' | 'chunks'>): ShardRef[] {
+  return record.chunks.flatMap((chunk, index) => {
+    const location = shardLocation(record, index);
+    const stored = location.versionId === record.versionId ? {} : { versionId: location.versionId };
+    return chunk.nodes.map((node, shardIndex) => ({
+      ...stored,
+      chunkIndex: location.chunkIndex,
+      shardIndex,
+      node,
+    }));
+  });
 }
 
 export function metadataOf(meta: StoredMetadata): StoredMetadata {

@@ -101,7 +101,11 @@ export function startGarbageWorker(
     const left: ShardRef[] = [];
     for (let i = 0; i < record.shards.length && !stopped; i += 16) {
       const group = record.shards.slice(i, i + 16);
-      const done = await Promise.all(group.map((ref) => deleteShard(versionId, ref)));
+      const done = await Promise.all(
+        group.map((ref) =>
+          deleteShard(ref.versionId === undefined ? versionId : Buffer.from(ref.versionId, 'hex'), ref),
+        ),
+      );
       group.forEach((ref, j) => {
         if (!done[j]) left.push(ref);
       });

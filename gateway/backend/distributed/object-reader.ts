@@ -11,6 +11,7 @@ import { timeoutFor } from './context.ts';
 import type { DataPathContext } from './context.ts';
 import { readSet } from './quorum.ts';
 import type { ChunkRecord, ObjectRecord } from '../../../shared/metadata/records.ts';
+import { shardLocation } from '../../../shared/metadata/records.ts';
 
 export interface ReadIssue {
   chunkIndex: number;
@@ -50,14 +51,14 @@ export function readObject(
   if (record.size === 0) return { first: Promise.resolve(), body: (async function* () {})() };
   const geometry = geometryOf(record);
   const plan = planRange(geometry, record.size, options.range);
-  const versionId = Buffer.from(record.versionId, 'hex');
   const codec = new ReedSolomonCodec(geometry.scheme);
   const read = (i: number): Promise<Buffer[]> => {
     const chunkPlan = plan.chunks[i] as ChunkRangePlan;
+    const location = shardLocation(record, chunkPlan.chunkIndex);
     const promise = readChunk(
       ctx,
       codec,
-      versionId,
+      { versionId: Buffer.from(location.versionId, 'hex'), chunkIndex: location.chunkIndex },
       record.chunks[chunkPlan.chunkIndex] as ChunkRecord,
       chunkPlan,
       options.onIssue,
@@ -81,7 +82,7 @@ export function readObject(
 async function readChunk(
   ctx: DataPathContext,
   codec: ReedSolomonCodec,
-  versionId: Buffer,
+  stored: { versionId: Buffer; chunkIndex: number },
   chunk: ChunkRecord,
   plan: ChunkRangePlan,
   onIssue: ObjectReadOptions['onIssue'],
@@ -94,7 +95,7 @@ async function readChunk(
     if (peer === undefined) return Promise.reject(new Error(`appliance ${node} is not in the config`));
     return ctx.shards.fetchShard(
       peer,
-      { versionId, chunkIndex: plan.chunkIndex, shardIndex },
+      { versionId: stored.versionId, chunkIndex: stored.chunkIndex, shardIndex },
       { firstSegment, segmentCount },
       { timeoutMs: timeoutFor(ctx.readTimeoutMs, segmentCount * segmentSize, ctx.minBytesPerMs) },
     );
