@@ -41,6 +41,27 @@ const metadataSchema = z.object({
   expires: z.string().optional(),
 });
 
+/** An object tag (S3 object tagging). */
+const tagSchema = z.object({ key: z.string(), value: z.string() });
+
+/** A whole-object checksum verified at PUT (x-amz-checksum-*), base64 as on the wire. */
+const checksumSchema = z.object({
+  algorithm: z.enum(['CRC32', 'CRC32C', 'CRC64NVME', 'SHA1', 'SHA256']),
+  value: z.string().min(1),
+  /** FULL_OBJECT (default) or COMPOSITE (checksum of part checksums, multipart). */
+  type: z.enum(['FULL_OBJECT', 'COMPOSITE']).optional(),
+});
+
+/** One bucket CORS rule (PutBucketCors), already validated. */
+const corsRuleSchema = z.object({
+  id: z.string().optional(),
+  allowedOrigins: z.array(z.string()).min(1),
+  allowedMethods: z.array(z.string()).min(1),
+  allowedHeaders: z.array(z.string()),
+  exposeHeaders: z.array(z.string()),
+  maxAgeSeconds: z.number().int().nonnegative().optional(),
+});
+
 const objectSchema = z.object({
   v: z.literal(RECORD_FORMAT),
   versionId: hex32,
@@ -53,6 +74,16 @@ const objectSchema = z.object({
   segmentSize: z.number().int().positive(),
   chunkSize: z.number().int().positive(),
   chunks: z.array(chunkSchema),
+  /**
+   * Multipart objects (a manifest): the parts in order, each with its size, its MD5 hex and how many of
+   * `chunks` it owns. Chunks then have varying lengths (each part is cut on its own); their shards live
+   * under the part's data id (chunk.data). Absent for objects written by one PUT.
+   */
+  parts: z.array(z.object({ size: count, etag: z.string().regex(/^[0-9a-f]{32}$/), chunks: count })).optional(),
+  /** Object tags; absent in records written before tagging (= no tags). */
+  tags: z.array(tagSchema).optional(),
+  /** Checksum verified at PUT; absent = none stored. */
+  checksum: checksumSchema.optional(),
 });
 
 const bucketSchema = z.object({
@@ -60,6 +91,10 @@ const bucketSchema = z.object({
   owner: z.string(),
   created: count,
   region: z.string(),
+  /** Bucket CORS configuration; absent = none. */
+  cors: z.array(corsRuleSchema).optional(),
+  /** Versioning state once set; absent = never versioned. Only Suspended is supported. */
+  versioning: z.enum(['Suspended']).optional(),
 });
 
 const shardRefSchema = z.object({
@@ -81,6 +116,34 @@ const garbageSchema = z.object({
   shards: z.array(shardRefSchema),
 });
 
+/** An in-progress multipart upload (table uploads). */
+const uploadSchema = z.object({
+  v: z.literal(RECORD_FORMAT),
+  uploadId: hex32,
+  bucket: z.string(),
+  key: z.string(),
+  /** ms */
+  initiated: count,
+  /** Account id of the initiator. */
+  owner: z.string(),
+  meta: metadataSchema,
+});
+
+/** One uploaded part (table parts): its own data id, under which its chunks' shards are stored. */
+const partSchema = z.object({
+  v: z.literal(RECORD_FORMAT),
+  uploadId: hex32,
+  partNumber: z.number().int().min(1).max(10000),
+  dataId: hex32,
+  size: count,
+  /** MD5 hex of the part, without quotes. */
+  etag: z.string().regex(/^[0-9a-f]{32}$/),
+  lastModified: count,
+  segmentSize: z.number().int().positive(),
+  chunkSize: z.number().int().positive(),
+  chunks: z.array(chunkSchema),
+});
+
 const repairSchema = z.object({
   v: z.literal(RECORD_FORMAT),
   bucket: z.string(),
@@ -100,6 +163,11 @@ export type ShardRef = z.infer<typeof shardRefSchema>;
 export type GarbageRecord = z.infer<typeof garbageSchema>;
 export type RepairRecord = z.infer<typeof repairSchema>;
 export type StoredMetadata = z.infer<typeof metadataSchema>;
+export type UploadRecord = z.infer<typeof uploadSchema>;
+export type PartRecord = z.infer<typeof partSchema>;
+export type StoredTag = z.infer<typeof tagSchema>;
+export type StoredChecksum = z.infer<typeof checksumSchema>;
+export type StoredCorsRule = z.infer<typeof corsRuleSchema>;
 
 function encode(value: unknown): Uint8Array {
   return Buffer.from(JSON.stringify(value), 'utf8');
@@ -123,6 +191,7 @@ function decode<T>(schema: z.ZodType<T>, bytes: Uint8Array, what: string): T {
 }
 
 export function checkObjectRecord(record: ObjectRecord): ObjectRecord {
+  if (record.parts !== undefined) return checkManifestRecord(record, record.parts);
   let total = 0;
   record.chunks.forEach((chunk, i) => {
     if (chunk.nodes.length !== chunk.k + chunk.m)
@@ -143,6 +212,37 @@ export function checkObjectRecord(record: ObjectRecord): ObjectRecord {
   return record;
 }
 
+/** A multipart object: chunks of any length up to chunkSize, grouped by part; the sums must agree. */
+function checkManifestRecord(record: ObjectRecord, parts: NonNullable<ObjectRecord['parts']>): ObjectRecord {
+  let chunkIndex = 0;
+  let total = 0;
+  parts.forEach((part, p) => {
+    let partBytes = 0;
+    for (let c = 0; c < part.chunks; c++, chunkIndex++) {
+      const chunk = record.chunks[chunkIndex];
+      if (chunk === undefined)
+        throw new MetadataRecordError(`part ${p + 1} claims more chunks than the record holds`);
+      if (chunk.nodes.length !== chunk.k + chunk.m)
+        throw new MetadataRecordError(
+          `chunk ${chunkIndex} places ${chunk.nodes.length} shards, RS(${chunk.k},${chunk.m}) has ${chunk.k + chunk.m}`,
+        );
+      if (chunk.length > record.chunkSize)
+        throw new MetadataRecordError(
+          `chunk ${chunkIndex} has ${chunk.length} bytes, more than ${record.chunkSize}`,
+        );
+      partBytes += chunk.length;
+    }
+    if (partBytes !== part.size)
+      throw new MetadataRecordError(`part ${p + 1} has ${part.size} bytes but its chunks hold ${partBytes}`);
+    total += partBytes;
+  });
+  if (chunkIndex !== record.chunks.length)
+    throw new MetadataRecordError(`the parts own ${chunkIndex} chunks, the record has ${record.chunks.length}`);
+  if (total !== record.size)
+    throw new MetadataRecordError(`parts hold ${total} bytes but the object has ${record.size}`);
+  return record;
+}
+
 export const encodeObjectRecord = (r: ObjectRecord): Uint8Array => encode(checkObjectRecord(r));
 export const decodeObjectRecord = (b: Uint8Array): ObjectRecord =>
   checkObjectRecord(decode(objectSchema, b, 'object'));
@@ -150,6 +250,10 @@ export const encodeBucketRecord = (r: BucketRecord): Uint8Array => encode(r);
 export const decodeBucketRecord = (b: Uint8Array): BucketRecord => decode(bucketSchema, b, 'bucket');
 export const encodeGarbageRecord = (r: GarbageRecord): Uint8Array => encode(r);
 export const decodeGarbageRecord = (b: Uint8Array): GarbageRecord => decode(garbageSchema, b, 'garbage');
+export const encodeUploadRecord = (r: UploadRecord): Uint8Array => encode(r);
+export const decodeUploadRecord = (b: Uint8Array): UploadRecord => decode(uploadSchema, b, 'upload');
+export const encodePartRecord = (r: PartRecord): Uint8Array => encode(r);
+export const decodePartRecord = (b: Uint8Array): PartRecord => decode(partSchema, b, 'part');
 export const encodeRepairRecord = (r: RepairRecord): Uint8Array => encode(r);
 export const decodeRepairRecord = (b: Uint8Array): RepairRecord => decode(repairSchema, b, 'repair');
 
