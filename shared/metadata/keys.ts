@@ -15,6 +15,8 @@ export const TABLES = Object.freeze({
   objects: 'pd.objects',
   garbage: 'pd.garbage',
   repair: 'pd.repair',
+  uploads: 'pd.uploads',
+  parts: 'pd.parts',
 });
 
 const SEPARATOR = 0x00;
@@ -66,6 +68,45 @@ export function repairKey(versionId: Uint8Array, chunkIndex: number, now = Date.
   Buffer.from(versionId).copy(out, 0, 0, 16);
   out.writeUInt32BE(chunkIndex, 16);
   out.writeBigUInt64BE(BigInt(now), 20);
+  return out;
+}
+
+//   uploads  utf8(bucket) 0x00 utf8(key) 0x00 uploadId(16) → UploadRecord (multipart in progress)
+//   parts    uploadId(16) be32(partNumber)                 → PartRecord
+// An upload id is be48(ms) + 10 random bytes, so one key's uploads sort by initiation time (S3's order).
+
+/** A new multipart upload id (16 bytes: be48 creation ms, then random). */
+export function newUploadId(now = Date.now()): Buffer {
+  const out = randomBytes(16);
+  out.writeUIntBE(now, 0, 6);
+  return out;
+}
+
+export function uploadKey(bucket: string, key: string, uploadId: Uint8Array): Buffer {
+  const base = objectKey(bucket, key);
+  const out = Buffer.allocUnsafe(base.length + 1 + 16);
+  base.copy(out, 0);
+  out[base.length] = SEPARATOR;
+  Buffer.from(uploadId).copy(out, base.length + 1, 0, 16);
+  return out;
+}
+
+/** The object key and upload id of a stored uploads-table key of `bucket`. */
+export function uploadKeyParts(bucket: string, stored: Uint8Array): { key: string; uploadId: string } {
+  const bytes = Buffer.from(stored.buffer, stored.byteOffset, stored.byteLength);
+  const skip = Buffer.byteLength(bucket, 'utf8') + 1;
+  if (bytes.length < skip + 17 || bytes[skip - 1] !== SEPARATOR || bytes[bytes.length - 17] !== SEPARATOR)
+    throw new Error(`stored key ${bytes.toString('hex')} is not an upload key of bucket ${bucket}`);
+  return {
+    key: bytes.subarray(skip, bytes.length - 17).toString('utf8'),
+    uploadId: bytes.subarray(bytes.length - 16).toString('hex'),
+  };
+}
+
+export function partKey(uploadId: Uint8Array, partNumber: number): Buffer {
+  const out = Buffer.allocUnsafe(20);
+  Buffer.from(uploadId).copy(out, 0, 0, 16);
+  out.writeUInt32BE(partNumber, 16);
   return out;
 }
 

@@ -79,7 +79,9 @@ const objectSchema = z.object({
    * `chunks` it owns. Chunks then have varying lengths (each part is cut on its own); their shards live
    * under the part's data id (chunk.data). Absent for objects written by one PUT.
    */
-  parts: z.array(z.object({ size: count, etag: z.string().regex(/^[0-9a-f]{32}$/), chunks: count })).optional(),
+  parts: z
+    .array(z.object({ size: count, etag: z.string().regex(/^[0-9a-f]{32}$/), chunks: count }))
+    .optional(),
   /** Object tags; absent in records written before tagging (= no tags). */
   tags: z.array(tagSchema).optional(),
   /** Checksum verified at PUT; absent = none stored. */
@@ -237,7 +239,9 @@ function checkManifestRecord(record: ObjectRecord, parts: NonNullable<ObjectReco
     total += partBytes;
   });
   if (chunkIndex !== record.chunks.length)
-    throw new MetadataRecordError(`the parts own ${chunkIndex} chunks, the record has ${record.chunks.length}`);
+    throw new MetadataRecordError(
+      `the parts own ${chunkIndex} chunks, the record has ${record.chunks.length}`,
+    );
   if (total !== record.size)
     throw new MetadataRecordError(`parts hold ${total} bytes but the object has ${record.size}`);
   return record;
