@@ -144,4 +144,36 @@ export const MethodNotAllowed = (method: string, resource: string, allow: readon
 
 export const InvalidRequest = (message: string): S3Error => new S3Error('InvalidRequest', message, 400);
 
+// ---- multipart upload ----
+export const NoSuchUpload = (uploadId: string): S3Error =>
+  new S3Error(
+    'NoSuchUpload',
+    'The specified multipart upload does not exist. The upload ID might be invalid, or the multipart upload might have been aborted or completed.',
+    404,
+    { details: { UploadId: uploadId } },
+  );
+
+export const InvalidPart = (partNumber: number, etag: string): S3Error =>
+  new S3Error(
+    'InvalidPart',
+    "One or more of the specified parts could not be found. The part might not have been uploaded, or the specified entity tag might not have matched the part's entity tag.",
+    400,
+    { details: { PartNumber: String(partNumber), ETag: etag } },
+  );
+
+export const InvalidPartOrder = (): S3Error =>
+  new S3Error(
+    'InvalidPartOrder',
+    'The list of parts was not in ascending order. Parts list must be specified in order by part number.',
+    400,
+  );
+
+export const EntityTooSmall = (partNumber: number, size: number, minSize: number): S3Error =>
+  new S3Error('EntityTooSmall', 'Your proposed upload is smaller than the minimum allowed object size.', 400, {
+    details: { ProposedSize: String(size), MinSizeAllowed: String(minSize), PartNumber: String(partNumber) },
+  });
+
+export const InvalidPartNumber = (): S3Error =>
+  new S3Error('InvalidPartNumber', 'The requested partnumber is not satisfiable', 416);
+
 export const InvalidURI = (): S3Error => new S3Error('InvalidURI', "Couldn't parse the specified URI.", 400);

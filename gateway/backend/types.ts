@@ -31,6 +31,8 @@ export interface ObjectInfo extends ObjectMetadata {
   etag: string;
   lastModified: Date;
   versionId?: string;
+  /** Objects made by multipart upload: the size of each part, in order (GET ?partNumber=N). */
+  partSizes?: number[];
 }
 
 export interface PutResult {
@@ -112,7 +114,101 @@ export interface Backend {
   deleteObject(bucket: string, key: string): Promise<void>;
   listObjects(input: ListObjectsInput): Promise<ListObjectsResult>;
 
+  /** Multipart uploads; a backend without them answers NotImplemented. */
+  readonly multipart?: MultipartBackend;
+
   /** Resolves when the backend can serve requests (readiness probe); throws with the reason otherwise. */
   ready(): Promise<void>;
   close(): Promise<void>;
+}
+
+// ---- multipart upload ------------------------------------------------------------------------------
+
+export interface MultipartUploadInfo {
+  bucket: string;
+  key: string;
+  uploadId: string;
+  initiated: Date;
+  /** Account id of the initiator. */
+  owner: string;
+  metadata: ObjectMetadata;
+}
+
+export interface CreateMultipartUploadInput {
+  bucket: string;
+  key: string;
+  metadata: ObjectMetadata;
+  owner: string;
+}
+
+export interface UploadPartInput {
+  bucket: string;
+  key: string;
+  uploadId: string;
+  /** 1..10000 */
+  partNumber: number;
+  body: AsyncIterable<Buffer>;
+  expectedSize?: number;
+  expectedMd5?: Buffer;
+  beforeCommit?: () => Promise<void> | void;
+}
+
+export interface PartInfo {
+  partNumber: number;
+  size: number;
+  /** Quoted MD5 of the part. */
+  etag: string;
+  lastModified: Date;
+}
+
+export interface CompleteMultipartUploadInput {
+  bucket: string;
+  key: string;
+  uploadId: string;
+  /** As the client listed them (validated by the backend with gateway/s3/multipart-complete.ts). */
+  parts: { partNumber: number; etag: string }[];
+}
+
+export interface ListPartsInput {
+  bucket: string;
+  key: string;
+  uploadId: string;
+  /** Exclusive: parts with a number above it. */
+  partNumberMarker: number;
+  maxParts: number;
+}
+
+export interface ListPartsResult {
+  upload: MultipartUploadInfo;
+  parts: PartInfo[];
+  isTruncated: boolean;
+  nextPartNumberMarker?: number;
+}
+
+export interface ListMultipartUploadsInput {
+  bucket: string;
+  prefix: string;
+  delimiter: string;
+  /** Exclusive position: uploads of keys after keyMarker, or of keyMarker itself after uploadIdMarker. */
+  keyMarker: string;
+  uploadIdMarker: string;
+  maxUploads: number;
+}
+
+export interface ListMultipartUploadsResult {
+  uploads: MultipartUploadInfo[];
+  commonPrefixes: string[];
+  isTruncated: boolean;
+  nextKeyMarker?: string;
+  nextUploadIdMarker?: string;
+}
+
+export interface MultipartBackend {
+  createMultipartUpload(input: CreateMultipartUploadInput): Promise<MultipartUploadInfo>;
+  uploadPart(input: UploadPartInput): Promise<PartInfo>;
+  completeMultipartUpload(input: CompleteMultipartUploadInput): Promise<PutResult>;
+  /** NoSuchUpload when the upload is not (or no longer) in progress. */
+  abortMultipartUpload(bucket: string, key: string, uploadId: string): Promise<void>;
+  listParts(input: ListPartsInput): Promise<ListPartsResult>;
+  listMultipartUploads(input: ListMultipartUploadsInput): Promise<ListMultipartUploadsResult>;
 }
