@@ -15,6 +15,8 @@ import type {
   TransportSchema,
 } from './schema.ts';
 import type { AuthConfig, BucketConfig, ClusterConfig, DbNodeConfig, ShardNodeConfig } from './types.ts';
+import { normalizeMaintenance } from './maintenance.ts';
+import type { MaintenanceSchema } from './maintenance.ts';
 
 /** An array-of-tables entry that passed the schema, with its position in the file. */
 export interface Row<T> {
@@ -33,6 +35,7 @@ export interface CheckedConfig {
   readonly store?: z.infer<typeof StoreSchema>;
   readonly gateway?: z.infer<typeof GatewaySchema>;
   readonly tls?: z.infer<typeof TlsSchema>;
+  readonly maintenance?: z.infer<typeof MaintenanceSchema>;
   readonly db?: readonly Row<z.infer<typeof DbSchema>>[];
   readonly nodes?: readonly Row<z.infer<typeof ShardNodeSchema>>[];
   readonly buckets?: readonly Row<z.infer<typeof BucketSchema>>[];
@@ -115,6 +118,7 @@ export function normalizeConfig(
             value.path === undefined ? resolve(basePath, 'db', `node-${value.id}`) : resolve(cwd, value.path),
           leader: value.leader ?? false,
           ...credentials,
+          ...(value.metrics_port === undefined ? {} : { metricsPort: value.metrics_port }),
         };
       });
   const leaders = db.filter((d) => d.leader);
@@ -130,6 +134,7 @@ export function normalizeConfig(
     advertiseHost: advertiseHost(value.host, value.advertise_host),
     path:
       value.path === undefined ? resolve(basePath, 'nodes', `node-${value.id}`) : resolve(cwd, value.path),
+    ...(value.metrics_port === undefined ? {} : { metricsPort: value.metrics_port }),
   }));
 
   const buckets = (checked.buckets ?? []).map(({ value }): BucketConfig => ({
@@ -166,6 +171,7 @@ export function normalizeConfig(
       maxChunksInFlight: checked.gateway?.max_chunks_in_flight ?? DEFAULTS.maxChunksInFlight,
     },
     tls: { dir: checked.tls?.dir === undefined ? resolve(basePath, 'tls') : resolve(cwd, checked.tls.dir) },
+    maintenance: normalizeMaintenance(checked.maintenance),
   };
 }
 

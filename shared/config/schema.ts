@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { MAX_DATA_SHARDS, MAX_PARITY_SHARDS } from '../erasure/scheme.ts';
+import { MaintenanceSchema } from './maintenance.ts';
 
 // The raw shape of the TOML file (spec §2, §15, plus the sections DESIGN.md adds).
 // Every table is strict: an unknown key is an error, because a misspelt key would
@@ -33,6 +34,8 @@ export const DbSchema = z.strictObject({
   leader: z.boolean().optional(),
   access_key_id: z.string().min(1).optional(),
   secret_access_key: z.string().min(1).optional(),
+  /** Prometheus metrics listener (docs/operations.md): default port + 2000; 0 turns it off. */
+  metrics_port: z.number().int().min(0).max(65535).optional(),
 });
 
 export const ShardNodeSchema = z.strictObject({
@@ -41,6 +44,8 @@ export const ShardNodeSchema = z.strictObject({
   port,
   advertise_host: hostText.optional(),
   path: z.string().min(1).optional(),
+  /** Prometheus metrics listener (docs/operations.md): default port + 2000; 0 turns it off. */
+  metrics_port: z.number().int().min(0).max(65535).optional(),
 });
 
 export const BucketSchema = z.strictObject({
@@ -54,7 +59,12 @@ export const BucketSchema = z.strictObject({
 export const PolicySchema = z.strictObject({
   bucket: z.string(),
   actions: z
-    .array(z.string().regex(/^s3:(\*|[A-Za-z]+\*?)$/, 'must look like "s3:GetObject", "s3:Get*" or "s3:*"'))
+    .array(
+      // admin:* actions grant the admin API (docs/operations.md); they never come from s3:* or `*`.
+      z
+        .string()
+        .regex(/^(s3|admin):(\*|[A-Za-z]+\*?)$/, 'must look like "s3:GetObject", "s3:Get*" or "s3:*"'),
+    )
     .min(1),
 });
 
@@ -110,6 +120,7 @@ export const RawConfigSchema = z.strictObject({
   store: StoreSchema.optional(),
   gateway: GatewaySchema.optional(),
   tls: TlsSchema.optional(),
+  maintenance: MaintenanceSchema.optional(),
 });
 
 export type RawConfig = z.infer<typeof RawConfigSchema>;

@@ -1,3 +1,5 @@
+import type { MaintenanceConfig } from './maintenance.ts';
+
 /** The normalised cluster configuration: every default filled, every path absolute. */
 export interface ClusterConfig {
   /** The config file name as given; used in messages. */
@@ -20,6 +22,8 @@ export interface ClusterConfig {
   readonly store: StoreConfig;
   readonly gateway: GatewayConfig;
   readonly tls: TlsConfig;
+  /** [maintenance]: the appliances' background work (shared/config/maintenance.ts); defaults via maintenanceOf(). */
+  readonly maintenance?: MaintenanceConfig;
 }
 
 export interface RsConfig {
@@ -46,6 +50,8 @@ export interface DbNodeConfig {
   /** s3db SigV4 credentials; the same on every db node. */
   readonly accessKeyId: string;
   readonly secretAccessKey: string;
+  /** `metrics_port` when the file sets it (0 = off); absent means the default, port + 2000. */
+  readonly metricsPort?: number;
 }
 
 export interface ShardNodeConfig {
@@ -55,6 +61,8 @@ export interface ShardNodeConfig {
   readonly advertiseHost: string;
   /** Absolute data directory of the node's shard store. */
   readonly path: string;
+  /** `metrics_port` when the file sets it (0 = off); absent means the default, port + 2000. */
+  readonly metricsPort?: number;
 }
 
 export type BucketType = 'distributed' | 'filesystem';
@@ -73,7 +81,7 @@ export interface BucketConfig {
 export interface PolicyStatement {
   /** A bucket name or `*` (every bucket). */
   readonly bucket: string;
-  /** IAM-style actions: `s3:GetObject`, `s3:Get*`, `s3:*`. */
+  /** IAM-style actions: `s3:GetObject`, `s3:Get*`, `s3:*`; `admin:*` style for the admin API. */
   readonly actions: readonly string[];
 }
 
