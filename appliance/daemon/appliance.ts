@@ -48,7 +48,9 @@ export async function startAppliance(
       host: node.host,
       port: node.port,
       onError: (err, context) =>
-        log(`node ${id}: ${context.op} from ${context.peer.remoteAddress} failed: ${String(err)}`),
+        log(
+          `node ${id}: ${context.op} from ${context.peer.remoteAddress}${context.requestId ? ` (request ${context.requestId})` : ''} failed: ${String(err)}`,
+        ),
     });
   } catch (error) {
     await store.close();

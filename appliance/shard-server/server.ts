@@ -5,7 +5,7 @@
 import { crc32c } from '../../shared/checksum/index.ts';
 import { crc32cCombine } from '../../shared/protocol/crc32c-combine.ts';
 import { FrameType, type Frame } from '../../shared/protocol/frames.ts';
-import { ProtocolError, Status, type StatusCode } from '../../shared/protocol/errors.ts';
+import { ProtocolError, Status, statusName, type StatusCode } from '../../shared/protocol/errors.ts';
 import {
   Op,
   PROTOCOL_VERSION,
@@ -71,7 +71,24 @@ export interface ShardServerOptions {
   port?: number;
   limits?: Partial<ShardServerLimits>;
   /** Called for requests that failed on the server's side (not for client mistakes). */
-  onError?: (err: unknown, context: { op: string; peer: PeerInfo }) => void;
+  onError?: (err: unknown, context: ShardRequestContext) => void;
+  /** Called once per request stream when it is finished (answered, failed or reset), for logs and metrics. */
+  onRequestDone?: (context: ShardRequestContext, outcome: ShardRequestOutcome) => void;
+}
+
+/** What the server knows about a request, for logs. */
+export interface ShardRequestContext {
+  /** Op name (`PUT_SHARD`, `FETCH_SHARD`, …), `unknown` before the REQUEST frame was read. */
+  op: string;
+  peer: PeerInfo;
+  /** The client's request id (RequestOptions.requestId), when it sent one. */
+  requestId?: string;
+}
+
+export interface ShardRequestOutcome {
+  /** Wire status name (`OK`, `NOT_FOUND`, `DEADLINE_EXCEEDED`, …) or `RESET` when the stream was dropped. */
+  status: string;
+  durationMs: number;
 }
 
 export interface ShardServer {
@@ -126,84 +143,82 @@ export async function startShardServer(options: ShardServerOptions): Promise<Sha
   async function serve(stream: DuplexStream, peer: PeerInfo): Promise<void> {
     const framed = new FramedStream(stream, { maxSegmentPayload: limits.maxSegmentBytes + 8 });
     const deadline = new AbortController();
+    const startedMs = performance.now();
+    const context: ShardRequestContext = { op: 'unknown', peer };
+    let status = 'RESET';
     let timer: NodeJS.Timeout | undefined;
-    let opLabel = 'unknown';
     let answered = false;
     const answer = async (bytes: Buffer): Promise<void> => {
       answered = true;
       await framed.write(bytes);
     };
+    const answerFailure = async (code: Exclude<StatusCode, typeof Status.OK>, message: string) => {
+      status = statusName(code);
+      await answer(encodeResponse({ status: code, op: Op[context.op as keyof typeof Op] ?? 0, message }));
+      await framed.end();
+    };
     try {
       const first = await framed.next();
-      if (first === null) return; // peer opened and closed a stream without a request
+      if (first === null) {
+        status = ''; // peer opened and closed a stream without a request: nothing to report
+        return;
+      }
       if (first.type !== FrameType.REQUEST)
         throw new ProtocolError(`expected REQUEST, got frame type ${first.type}`);
       const peeked = peekRequestOp(first.payload);
-      if (peeked) opLabel = opName(peeked.op);
+      if (peeked) context.op = opName(peeked.op);
       if (peeked && peeked.version !== PROTOCOL_VERSION) {
-        await answer(
-          encodeResponse({
-            status: Status.UNSUPPORTED_VERSION,
-            op: peeked.op,
-            message: `protocol version ${peeked.version} is not supported (this server speaks ${PROTOCOL_VERSION})`,
-          }),
+        await answerFailure(
+          Status.UNSUPPORTED_VERSION,
+          `protocol version ${peeked.version} is not supported (this server speaks ${PROTOCOL_VERSION})`,
         );
-        await framed.end();
         return;
       }
       let request: RequestMessage;
       try {
         request = decodeRequest(first.payload);
       } catch (err) {
-        await answer(
-          encodeResponse({
-            status: Status.BAD_REQUEST,
-            op: peeked?.op ?? 0,
-            message: (err as Error).message,
-          }),
-        );
-        await framed.end();
+        await answerFailure(Status.BAD_REQUEST, (err as Error).message);
         return;
       }
+      if (request.requestId !== undefined) context.requestId = request.requestId;
       const deadlineMs = Math.min(request.deadlineMs || limits.defaultDeadlineMs, limits.maxDeadlineMs);
       timer = setTimeout(() => deadline.abort(new DeadlineExceeded()), deadlineMs);
       await requests.acquire(1, deadline.signal);
       inflight++;
       try {
         await handle(request, framed, deadline.signal, answer);
+        status = 'OK';
       } finally {
         inflight--;
         requests.release(1);
       }
     } catch (err) {
       if (deadline.signal.aborted) {
-        await sendError(framed, Status.DEADLINE_EXCEEDED, `${opLabel}: deadline exceeded`);
+        status = 'DEADLINE_EXCEEDED';
+        await sendError(framed, Status.DEADLINE_EXCEEDED, `${context.op}: deadline exceeded`);
         return;
       }
       if (err instanceof ProtocolError) {
         // Malformed bytes: tell the peer why and drop this stream; the connection and its other streams go on.
+        status = 'BAD_REQUEST';
         await sendError(framed, Status.BAD_REQUEST, err.message);
         return;
       }
       const failure = toFailure(err);
-      if (failure.status === Status.INTERNAL) options.onError?.(err, { op: opLabel, peer });
+      if (failure.status === Status.INTERNAL) options.onError?.(err, context);
       if (
         (err as { code?: unknown })?.code === 'STREAM_RESET' ||
         (err as { name?: string })?.name === 'TransportError'
       ) {
+        status = 'RESET';
         framed.abort();
         return;
       }
+      status = statusName(failure.status);
       if (!answered) {
         try {
-          await framed.write(
-            encodeResponse({
-              status: failure.status,
-              op: Op[opLabel as keyof typeof Op] ?? 0,
-              message: failure.message,
-            }),
-          );
-          await framed.end();
+          await answerFailure(failure.status, failure.message);
           // The client may still be sending a body we will not read; it resets the stream once it sees the
           // answer, and if it does not, this does.
           setTimeout(() => framed.abort(), 2000).unref();
@@ -216,6 +231,13 @@ export async function startShardServer(options: ShardServerOptions): Promise<Sha
     } finally {
       if (timer) clearTimeout(timer);
       active.delete(stream);
+      if (status !== '') {
+        try {
+          options.onRequestDone?.(context, { status, durationMs: performance.now() - startedMs });
+        } catch {
+          // a logging hook must not break serving
+        }
+      }
     }
   }
 

@@ -9,6 +9,10 @@ export const WIRE_KEY_BYTES = VERSION_ID_BYTES + 4 + 1;
 /** Most entries one LIST page may carry (a page must fit in one control frame). */
 export const MAX_LIST_LIMIT = 10_000;
 const MAX_MESSAGE_TEXT = 4096;
+/** Longest request id, in bytes (printable ASCII, no spaces). */
+export const MAX_REQUEST_ID_BYTES = 64;
+/** Tag of the request-id field in a REQUEST's optional trailer. */
+const TRAILER_REQUEST_ID = 1;
 
 export const Op = {
   PUT_SHARD: 1,
@@ -72,6 +76,11 @@ export interface RequestMessage {
   /** Milliseconds the server has to complete the request; 0 = the server's default. */
   deadlineMs: number;
   body: RequestBody;
+  /**
+   * Optional id of the request that caused this one (e.g. the gateway's S3 request id), for logs: 1..64
+   * printable ASCII characters without spaces. Sent in the REQUEST's optional trailer.
+   */
+  requestId?: string;
 }
 
 export interface ShardInfo {
@@ -198,6 +207,9 @@ class Reader {
     this.offset += n;
     return v;
   }
+  remaining(): number {
+    return this.buf.byteLength - this.offset;
+  }
   rest(): Buffer {
     const v = this.buf.subarray(this.offset);
     this.offset = this.buf.byteLength;
@@ -299,7 +311,46 @@ export function encodeRequest(req: RequestMessage): Buffer {
     default:
       throw new ProtocolError(`unknown op ${(b as { op: number }).op}`);
   }
+  if (req.requestId !== undefined) {
+    const id = requestIdBytes(req.requestId);
+    w.u8(TRAILER_REQUEST_ID).u8(id.byteLength).bytes(id);
+  }
   return encodeFrame(FrameType.REQUEST, w.done());
+}
+
+/** Throws ProtocolError unless `id` is 1..64 printable ASCII characters without spaces. */
+export function checkRequestId(id: string): void {
+  requestIdBytes(id);
+}
+
+function requestIdBytes(id: string): Buffer {
+  if (typeof id !== 'string' || !/^[\x21-\x7e]{1,64}$/.test(id)) {
+    throw new ProtocolError(
+      `request id must be 1..${MAX_REQUEST_ID_BYTES} printable ASCII characters without spaces`,
+    );
+  }
+  return Buffer.from(id, 'latin1');
+}
+
+/**
+ * The REQUEST's optional trailer after the op fields: fields of `u8 tag, u8 length, bytes`. Requests
+ * without one (all that older clients send) decode as before; tags this version does not know are skipped,
+ * so later versions can add fields without breaking this decoder.
+ */
+function readRequestTrailer(r: Reader): { requestId?: string } {
+  const out: { requestId?: string } = {};
+  for (let fields = 0; r.remaining() > 0; fields++) {
+    if (fields >= 16) throw new ProtocolError('REQUEST: too many trailer fields');
+    const tag = r.u8();
+    const value = r.bytes(r.u8());
+    if (tag !== TRAILER_REQUEST_ID) continue;
+    if (out.requestId !== undefined) throw new ProtocolError('REQUEST: request id given twice');
+    const id = value.toString('latin1');
+    if (!/^[\x21-\x7e]{1,64}$/.test(id))
+      throw new ProtocolError('REQUEST: request id is not 1..64 printable ASCII characters');
+    out.requestId = id;
+  }
+  return out;
 }
 
 export function decodeRequest(payload: Buffer): RequestMessage {
@@ -340,8 +391,11 @@ export function decodeRequest(payload: Buffer): RequestMessage {
     default:
       throw new ProtocolError(`REQUEST: unknown op ${op}`);
   }
+  const trailer = readRequestTrailer(r);
   r.end();
-  return { version, deadlineMs, body };
+  return trailer.requestId === undefined
+    ? { version, deadlineMs, body }
+    : { version, deadlineMs, body, requestId: trailer.requestId };
 }
 
 /** Reads only version and op, for answering a request whose body cannot be decoded. */

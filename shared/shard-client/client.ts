@@ -49,6 +49,11 @@ export interface ShardClientOptions {
 export interface RequestOptions {
   timeoutMs?: number;
   signal?: AbortSignal;
+  /**
+   * Id of the request this call serves (e.g. the gateway's S3 request id), sent to the appliance, which
+   * logs it: 1..64 printable ASCII characters without spaces (anything else is a BAD_REQUEST error).
+   */
+  requestId?: string;
 }
 
 export interface FetchRange {
@@ -269,7 +274,12 @@ export class ShardClient {
     const timeoutMs = options.timeoutMs ?? this.defaultTimeoutMs;
     let request: Buffer;
     try {
-      request = encodeRequest({ version: PROTOCOL_VERSION, deadlineMs: timeoutMs, body });
+      request = encodeRequest({
+        version: PROTOCOL_VERSION,
+        deadlineMs: timeoutMs,
+        body,
+        ...(options.requestId !== undefined ? { requestId: options.requestId } : {}),
+      });
     } catch (err) {
       throw errorForStatus(label, Status.BAD_REQUEST, (err as Error).message);
     }
