@@ -17,23 +17,44 @@ export type BatchOp =
   | { kind: 'put'; table: string; key: Uint8Array; value: Uint8Array }
   | { kind: 'delete'; table: string; key: Uint8Array };
 
-export type Command =
+/**
+ * A client session tag: the client's session id and this request's sequence number in it. A retry carries the
+ * same tag, so the FSM applies the request once and answers duplicates with the first result (sessions.ts).
+ */
+export interface SessionTag {
+  client: Uint8Array;
+  seq: number;
+}
+
+export type Command = (
   | { type: 'put'; table: string; key: Uint8Array; value: Uint8Array }
   | { type: 'delete'; table: string; key: Uint8Array }
-  | { type: 'batch'; preconditions: Precondition[]; ops: BatchOp[] };
+  | { type: 'batch'; preconditions: Precondition[]; ops: BatchOp[] }
+) & { session?: SessionTag };
 
 export type CommandResult =
   | { type: 'put'; version: number }
   | { type: 'delete'; deleted: boolean }
   | { type: 'batch'; ok: true; version: number }
-  | { type: 'batch'; ok: false; failed: number; reason: string };
+  | { type: 'batch'; ok: false; failed: number; reason: string }
+  /** The session already applied a later request: this one is an old retry and was not applied. */
+  | { type: 'stale'; lastSeq: number };
+
+/** A decoded entry payload: the leader's clock when it built the entry (ms; 0 = unknown) and its commands. */
+export interface EntryPayload {
+  time: number;
+  commands: Command[];
+}
 
 /**
  * A log entry's payload: the commands proposed together (the driver groups concurrent proposals into one
  * entry, so one Raft round and one fsync carry many of them). They apply in order; each gets its own result.
  */
-const FORMAT = 2;
+/** Format 2: [count][commands]. Format 3 (written since session tags): [u64 leader time][count][tagged commands]. */
+const FORMAT_V2 = 2;
+const FORMAT = 3;
 export const MAX_COMMANDS_PER_ENTRY = 4096;
+export const MAX_SESSION_ID_BYTES = 32;
 const T_PUT = 1;
 const T_DELETE = 2;
 const T_BATCH = 3;
@@ -74,22 +95,91 @@ export function validateCommand(cmd: Command): void {
   }
 }
 
-export function encodeCommands(commands: readonly Command[]): Uint8Array {
+export function validateSession(tag: SessionTag): void {
+  if (tag.client.length === 0 || tag.client.length > MAX_SESSION_ID_BYTES)
+    throw new S3dbError('InvalidRequest', `session id must be 1..${MAX_SESSION_ID_BYTES} bytes`);
+  if (!Number.isSafeInteger(tag.seq) || tag.seq < 1)
+    throw new S3dbError('InvalidRequest', `session sequence must be a positive integer, got ${tag.seq}`);
+}
+
+/** Encodes the commands of one log entry, stamped with the proposing leader's clock (`time`, ms). */
+export function encodeCommands(commands: readonly Command[], time = 0): Uint8Array {
   const w = new ByteWriter(64 + commands.length * 300);
-  w.u8(FORMAT).u32(commands.length);
-  for (const cmd of commands) writeCommand(w, cmd);
+  w.u8(FORMAT)
+    .u64(Math.max(0, Math.floor(time)))
+    .u32(commands.length);
+  for (const cmd of commands) {
+    if (cmd.session) w.u8(1).bytes(cmd.session.client).u64(cmd.session.seq);
+    else w.u8(0);
+    writeCommand(w, cmd);
+  }
   return w.finish();
 }
 
 export function decodeCommands(data: Uint8Array): Command[] {
+  return decodeEntryPayload(data).commands;
+}
+
+/** Decodes an entry payload of either format (entries written before session tags stay readable). */
+export function decodeEntryPayload(data: Uint8Array): EntryPayload {
   const r = new ByteReader(data);
   const format = r.u8();
-  if (format !== FORMAT) throw new S3dbError('InvalidCommand', `unknown command format ${format}`);
+  if (format !== FORMAT && format !== FORMAT_V2)
+    throw new S3dbError('InvalidCommand', `unknown command format ${format}`);
+  const time = format === FORMAT ? r.u64() : 0;
   const n = r.u32();
   if (n > MAX_COMMANDS_PER_ENTRY)
     throw new S3dbError('InvalidCommand', `too many commands in one entry: ${n}`);
   const out: Command[] = [];
-  for (let i = 0; i < n; i++) out.push(readCommand(r));
+  for (let i = 0; i < n; i++) {
+    let session: SessionTag | undefined;
+    if (format === FORMAT) {
+      const tagged = r.u8();
+      if (tagged === 1) session = { client: r.bytes(), seq: r.u64() };
+      else if (tagged !== 0) throw new S3dbError('InvalidCommand', `bad session flag ${tagged}`);
+    }
+    const cmd = readCommand(r);
+    if (session) {
+      validateSession(session);
+      cmd.session = session;
+    }
+    out.push(cmd);
+  }
+  r.expectEnd();
+  return { time, commands: out };
+}
+
+/** Result bytes kept in a session for answering duplicates. */
+export function encodeResult(result: CommandResult): Uint8Array {
+  const w = new ByteWriter(32);
+  switch (result.type) {
+    case 'put':
+      w.u8(1).u64(result.version);
+      break;
+    case 'delete':
+      w.u8(2).u8(result.deleted ? 1 : 0);
+      break;
+    case 'batch':
+      if (result.ok) w.u8(3).u64(result.version);
+      else w.u8(4).u32(result.failed).str(result.reason);
+      break;
+    case 'stale':
+      w.u8(5).u64(result.lastSeq);
+      break;
+  }
+  return w.finish();
+}
+
+export function decodeResult(data: Uint8Array): CommandResult {
+  const r = new ByteReader(data);
+  const kind = r.u8();
+  let out: CommandResult;
+  if (kind === 1) out = { type: 'put', version: r.u64() };
+  else if (kind === 2) out = { type: 'delete', deleted: r.u8() === 1 };
+  else if (kind === 3) out = { type: 'batch', ok: true, version: r.u64() };
+  else if (kind === 4) out = { type: 'batch', ok: false, failed: r.u32(), reason: r.str() };
+  else if (kind === 5) out = { type: 'stale', lastSeq: r.u64() };
+  else throw new S3dbError('InvalidCommand', `unknown result kind ${kind}`);
   r.expectEnd();
   return out;
 }

@@ -1,5 +1,5 @@
 import type { Command, CommandResult } from './command.ts';
-import { decodeCommands, encodeCommands } from './command.ts';
+import { decodeEntryPayload, encodeCommands } from './command.ts';
 import { S3dbError } from './errors.ts';
 import type { ApplyItem, Fsm } from './fsm.ts';
 import type { RaftLogStorage } from './log-storage.ts';
@@ -225,7 +225,12 @@ export class RaftDriver {
       const group = this.queuedCommands.splice(0, n);
       let index: number;
       try {
-        index = this.node.propose(encodeCommands(group.map((q) => q.command)));
+        index = this.node.propose(
+          encodeCommands(
+            group.map((q) => q.command),
+            Date.now(),
+          ),
+        );
       } catch (e) {
         const err = this.translate(e);
         for (const q of group) q.reject(err);
@@ -431,7 +436,8 @@ export class RaftDriver {
     for (const e of entries) {
       if (e.type === 'normal' && e.data.length > 0) {
         try {
-          items.push({ index: e.index, commands: decodeCommands(e.data) });
+          const payload = decodeEntryPayload(e.data);
+          items.push({ index: e.index, commands: payload.commands, time: payload.time });
           continue;
         } catch {
           bad.add(e.index);

@@ -25,5 +25,6 @@ export const httpStatusOf: Record<S3dbErrorCode, number> = {
   SignatureDoesNotMatch: 403,
   AccessDenied: 403,
   Stopped: 503,
+  StaleRequest: 400,
   Internal: 500,
 };

@@ -1,8 +1,11 @@
 import { Level } from 'level';
 import { ByteReader, ByteWriter } from './bytes.ts';
 import type { Command, CommandResult } from './command.ts';
+import { decodeResult, encodeResult } from './command.ts';
 import { S3dbError } from './errors.ts';
 import { bytesEqual, metaKey, prefixUpperBound, storageKey, tablePrefix, validateTable } from './keys.ts';
+import { SessionTable, decodeSessionRecord, encodeSessionRecord } from './sessions.ts';
+import type { SessionLimits } from './sessions.ts';
 
 export interface StoredValue {
   value: Uint8Array;
@@ -32,7 +35,15 @@ export interface ApplyItem {
   index: number;
   /** The entry's commands, applied in order; undefined for entries without commands (no-ops, conf changes). */
   commands?: Command[];
+  /** The leader's clock stamped into the entry (ms; drives session expiry). */
+  time?: number;
 }
+
+/** Internal table of client sessions (part of every snapshot): key [1][client id] → record, [0] → clock. */
+export const SESSIONS_TABLE = '_sessions';
+const CLOCK_KEY = storageKey(SESSIONS_TABLE, new Uint8Array([0]));
+const sessionKey = (clientHex: string): Uint8Array =>
+  storageKey(SESSIONS_TABLE, new Uint8Array(Buffer.from('01' + clientHex, 'hex')));
 
 export const DEFAULT_SCAN_LIMIT = 1000;
 export const MAX_SCAN_LIMIT = 10000;
@@ -49,6 +60,14 @@ function encodeStored(value: Uint8Array, version: number): Uint8Array {
 function decodeStored(raw: Uint8Array): StoredValue {
   const version = Number(new DataView(raw.buffer, raw.byteOffset, raw.byteLength).getBigUint64(0));
   return { version, value: new Uint8Array(raw.buffer, raw.byteOffset + 8, raw.byteLength - 8) };
+}
+
+function decodeIndex(raw: Uint8Array): number {
+  return Number(new DataView(raw.buffer, raw.byteOffset, 8).getBigUint64(0));
+}
+
+function toHexString(b: Uint8Array): string {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 }
 
 function encodeIndex(n: number): Uint8Array {
@@ -72,19 +91,36 @@ export class Fsm {
   private writeChain: Promise<void> = Promise.resolve();
   private failure: Error | undefined;
 
+  /** Client sessions as of `issued` (persisted with each write batch). */
+  readonly sessions: SessionTable;
+
   private constructor(
     private readonly db: Level<Uint8Array, Uint8Array>,
     private applied: number,
+    limits: SessionLimits | undefined,
   ) {
     this.issued = applied;
+    this.sessions = new SessionTable(limits);
   }
 
-  static async open(dir: string): Promise<Fsm> {
+  static async open(dir: string, opts: { sessionLimits?: SessionLimits } = {}): Promise<Fsm> {
     const db = new Level<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' });
     await db.open();
     const raw = await db.get(APPLIED);
     const applied = raw ? Number(new DataView(raw.buffer, raw.byteOffset, 8).getBigUint64(0)) : 0;
-    return new Fsm(db, applied);
+    const fsm = new Fsm(db, applied, opts.sessionLimits);
+    await fsm.loadSessions();
+    return fsm;
+  }
+
+  private async loadSessions(): Promise<void> {
+    this.sessions.clear();
+    const base = tablePrefix(SESSIONS_TABLE);
+    for await (const [k, v] of this.db.iterator({ gte: base, lt: prefixUpperBound(base)! })) {
+      const key = k.subarray(base.length);
+      if (key[0] === 0) this.sessions.loadClock(decodeIndex(v));
+      else if (key[0] === 1) this.sessions.load(toHexString(key.subarray(1)), decodeSessionRecord(v));
+    }
   }
 
   get appliedIndex(): number {
@@ -133,15 +169,36 @@ export class Fsm {
         continue;
       }
       last = item.index;
+      if (item.time) this.sessions.advance(item.time);
       if (!item.commands) {
         results.push(undefined);
         continue;
       }
       const out: CommandResult[] = [];
-      for (const cmd of item.commands) out.push(await this.applyCommand(item.index, cmd, read, write));
+      for (const cmd of item.commands) {
+        const tag = cmd.session;
+        if (!tag) {
+          out.push(await this.applyCommand(item.index, cmd, read, write));
+          continue;
+        }
+        const seen = this.sessions.check(tag);
+        if (seen.kind === 'duplicate') {
+          out.push(decodeResult(seen.result));
+        } else if (seen.kind === 'stale') {
+          out.push({ type: 'stale', lastSeq: seen.lastSeq });
+        } else {
+          const r = await this.applyCommand(item.index, cmd, read, write);
+          this.sessions.record(tag, encodeResult(r), item.index);
+          out.push(r);
+        }
+      }
       results.push(out);
     }
     if (last === this.issued) return { results, landed: this.writeChain };
+    const changes = this.sessions.takeChanges();
+    for (const { client, record } of changes.put) write(sessionKey(client), encodeSessionRecord(record));
+    for (const client of changes.deleted) write(sessionKey(client), null);
+    if (changes.clock !== undefined) write(CLOCK_KEY, encodeIndex(changes.clock));
     this.issued = last;
     for (const [k, v] of pending) this.inflight.set(k, v);
     ops.push({ type: 'put', key: APPLIED, value: encodeIndex(last) });
@@ -272,6 +329,7 @@ export class Fsm {
     await batch.write({ sync: true });
     this.applied = index;
     this.issued = index;
+    await this.loadSessions();
     return index;
   }
 }

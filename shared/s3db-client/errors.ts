@@ -12,6 +12,7 @@ export type S3dbErrorCode =
   | 'SignatureDoesNotMatch'
   | 'AccessDenied'
   | 'Stopped'
+  | 'StaleRequest'
   | 'Internal';
 
 /** The API's codes plus client-side ones (`Unavailable`), and codes from newer servers. */

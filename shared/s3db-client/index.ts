@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import https from 'node:https';
 import { signRequest } from '../sigv4/index.ts';
 import { S3dbClientError } from './errors.ts';
@@ -19,7 +19,11 @@ export interface S3dbClientOptions {
   attemptTimeoutMs?: number;
   /** Total time an operation keeps retrying through leader changes. Default 15 s. */
   retryForMs?: number;
-  /** Retry writes whose outcome is unknown (connection lost after sending). Default true for put/delete. */
+  /**
+   * Retry writes whose outcome is unknown (connection lost after sending, timeout, leader change). Default true:
+   * every write carries a session tag (see SESSION_HEADER), so the server applies a retried write once and
+   * answers the retry with the first result.
+   */
   retryAmbiguousWrites?: boolean;
   maxSockets?: number;
 }
@@ -69,6 +73,16 @@ const hexKey = (k: KeyInput): string => keyBytes(k).toString('hex');
 const EMPTY = Buffer.alloc(0);
 /** Backoff between attempts grows from 25 ms to this, so a new leader is found soon after an election. */
 const MAX_BACKOFF_MS = 200;
+/** Headers of the session tag of a write: session id (hex) and the request's sequence number in it. */
+export const SESSION_HEADER = 'x-s3db-session';
+export const SEQUENCE_HEADER = 'x-s3db-seq';
+/** Idle sessions kept for reuse (one is held per write in flight). */
+const MAX_IDLE_SESSIONS = 1024;
+
+interface Session {
+  id: string;
+  seq: number;
+}
 
 class AttemptError extends Error {
   constructor(
@@ -90,6 +104,7 @@ export class S3dbClient {
   private readonly nodes: string[];
   private preferred: string;
   private rotation = 0;
+  private readonly idleSessions: Session[] = [];
 
   constructor(private readonly opts: S3dbClientOptions) {
     if (opts.nodes.length === 0)
@@ -130,7 +145,7 @@ export class S3dbClient {
       path,
       '',
       Buffer.from(value.buffer, value.byteOffset, value.byteLength),
-      'idempotent-write',
+      'write',
       [200],
     );
     return JSON.parse(a.body.toString()) as { version: number };
@@ -138,7 +153,7 @@ export class S3dbClient {
 
   async delete(table: string, key: KeyInput): Promise<{ deleted: boolean }> {
     const path = `/v1/delete/${encodeURIComponent(table)}/${hexKey(key)}`;
-    const a = await this.call('DELETE', path, '', EMPTY, 'idempotent-write', [200]);
+    const a = await this.call('DELETE', path, '', EMPTY, 'write', [200]);
     return JSON.parse(a.body.toString()) as { deleted: boolean };
   }
 
@@ -227,13 +242,37 @@ export class S3dbClient {
     return JSON.parse(a.body.toString()) as Record<string, unknown>;
   }
 
+  /**
+   * A write holds a session for all its attempts (one request in flight per session, retries with the same
+   * sequence), so the server can tell a retry from a new request.
+   */
   private async call(
     method: string,
     path: string,
     query: string,
     body: Buffer,
-    kind: 'read' | 'idempotent-write' | 'write',
+    kind: 'read' | 'write',
     okStatuses: number[],
+  ): Promise<HttpAnswer> {
+    if (kind === 'read') return this.callWith(method, path, query, body, kind, okStatuses, undefined);
+    const session = this.idleSessions.pop() ?? { id: randomBytes(16).toString('hex'), seq: 0 };
+    session.seq++;
+    const tag = { [SESSION_HEADER]: session.id, [SEQUENCE_HEADER]: String(session.seq) };
+    try {
+      return await this.callWith(method, path, query, body, kind, okStatuses, tag);
+    } finally {
+      if (this.idleSessions.length < MAX_IDLE_SESSIONS) this.idleSessions.push(session);
+    }
+  }
+
+  private async callWith(
+    method: string,
+    path: string,
+    query: string,
+    body: Buffer,
+    kind: 'read' | 'write',
+    okStatuses: number[],
+    tag: Record<string, string> | undefined,
   ): Promise<HttpAnswer> {
     const deadline = Date.now() + (this.opts.retryForMs ?? 15_000);
     let delay = 25;
@@ -241,7 +280,7 @@ export class S3dbClient {
     for (let attempt = 0; attempt < 10_000; attempt++) {
       const node = this.preferred;
       try {
-        const a = await this.attempt(node, method, path, query, body);
+        const a = await this.attempt(node, method, path, query, body, tag);
         if (okStatuses.includes(a.status)) {
           this.learnLeader(a.headers, node, kind !== 'read');
           return a;
@@ -249,15 +288,12 @@ export class S3dbClient {
         const err = answerError(a);
         const hint = typeof a.headers['x-s3db-leader'] === 'string' ? a.headers['x-s3db-leader'] : undefined;
         // 421 not leader / 503 no leader: the request was not applied; anything else is final.
-        if (a.status !== 421 && a.status !== 503 && !(a.status === 504 && kind !== 'write')) throw err;
+        if (a.status !== 421 && a.status !== 503 && a.status !== 504) throw err;
         throw new AttemptError(err, a.status !== 504, hint);
       } catch (e) {
         if (!(e instanceof AttemptError)) throw e;
         last = e.error;
-        const retryable =
-          e.safe ||
-          kind === 'read' ||
-          (kind === 'idempotent-write' && (this.opts.retryAmbiguousWrites ?? true));
+        const retryable = e.safe || kind === 'read' || (this.opts.retryAmbiguousWrites ?? true);
         if (!retryable || Date.now() + delay > deadline) throw e.error;
         if (e.leaderHint && e.leaderHint !== node) this.preferred = e.leaderHint;
         else this.rotate(node);
@@ -291,6 +327,7 @@ export class S3dbClient {
     path: string,
     query: string,
     body: Buffer,
+    extraHeaders?: Record<string, string>,
   ): Promise<HttpAnswer> {
     const colon = node.lastIndexOf(':');
     const hostname = node.slice(0, colon).replace(/^\[|\]$/g, '');
@@ -299,7 +336,7 @@ export class S3dbClient {
       method,
       path,
       query,
-      headers: { host: node },
+      headers: { host: node, ...extraHeaders },
       payloadHash: createHash('sha256').update(body).digest('hex'),
       credentials: this.opts.credentials,
       region: this.opts.region ?? 'us-east-1',
@@ -313,7 +350,12 @@ export class S3dbClient {
           port,
           method,
           path: query ? `${path}?${query}` : path,
-          headers: { host: node, 'content-length': String(body.length), ...signed.headers },
+          headers: {
+            host: node,
+            'content-length': String(body.length),
+            ...extraHeaders,
+            ...signed.headers,
+          },
           agent: this.agent,
           ...(this.opts.caPem
             ? { ca: this.opts.caPem, checkServerIdentity: () => undefined }

@@ -1,5 +1,26 @@
+import type { SessionTag } from '../command.ts';
+import { validateSession } from '../command.ts';
 import { S3dbError } from '../errors.ts';
 import { parseHex, validateKey, validateTable } from '../keys.ts';
+
+/** Session tag headers of a write (see shared/s3db-client): session id in hex, sequence number in decimal. */
+export const SESSION_HEADER = 'x-s3db-session';
+export const SEQUENCE_HEADER = 'x-s3db-seq';
+
+/** The write's session tag, if the client sent one; malformed tags are a 400 (never silently ignored). */
+export function parseSessionTag(
+  headers: Record<string, string | string[] | undefined>,
+): SessionTag | undefined {
+  const id = headers[SESSION_HEADER];
+  const seq = headers[SEQUENCE_HEADER];
+  if (id === undefined && seq === undefined) return undefined;
+  if (typeof id !== 'string' || typeof seq !== 'string' || !/^\d{1,15}$/.test(seq)) {
+    throw new S3dbError('InvalidRequest', `${SESSION_HEADER} and ${SEQUENCE_HEADER} must be sent together`);
+  }
+  const tag = { client: parseHex(id, SESSION_HEADER), seq: Number(seq) };
+  validateSession(tag);
+  return tag;
+}
 
 /** A REST request translated into a typed operation (no I/O here). */
 export type ApiRoute =

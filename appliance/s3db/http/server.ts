@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isS3AuthError, payloadModeOf, verifyHeaderAuth } from '../../../shared/sigv4/index.ts';
-import type { CommandResult } from '../command.ts';
+import type { Command, CommandResult, SessionTag } from '../command.ts';
 import type { RaftDriver } from '../driver.ts';
 import { S3dbError, httpStatusOf } from '../errors.ts';
 import type { Fsm } from '../fsm.ts';
@@ -10,7 +10,7 @@ import { toHex } from '../keys.ts';
 import type { MemberDirectory } from '../members.ts';
 import { parseBatchBody, parseJoinBody } from './bodies.ts';
 import type { JoinRequest } from './bodies.ts';
-import { WRITE_OPS, parseRoute } from './routes.ts';
+import { WRITE_OPS, parseRoute, parseSessionTag } from './routes.ts';
 import type { ApiRoute } from './routes.ts';
 
 export const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
@@ -127,10 +127,12 @@ export class ApiServer {
     const method = req.method ?? 'GET';
     let route: ApiRoute;
     let body: Buffer;
+    let session: SessionTag | undefined;
     try {
       route = parseRoute(method, rawPath, rawQuery);
       body = await readBody(req, this.opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
       if (route.op !== 'health') this.authenticate(req, method, rawPath, rawQuery, body);
+      session = parseSessionTag(req.headers);
     } catch (err) {
       this.send(res, errorReply(err));
       return;
@@ -141,7 +143,7 @@ export class ApiServer {
       return;
     }
     try {
-      this.send(res, await this.execute(route, body));
+      this.send(res, await this.execute(route, body, session));
     } catch (err) {
       if (err instanceof S3dbError && err.code === 'NotLeader' && WRITE_OPS.has(route.op)) {
         this.send(res, await this.forward(req, body));
@@ -242,7 +244,7 @@ export class ApiServer {
     });
   }
 
-  private async execute(route: ApiRoute, body: Buffer): Promise<Reply> {
+  private async execute(route: ApiRoute, body: Buffer, session?: SessionTag): Promise<Reply> {
     const { driver, fsm } = this.opts;
     switch (route.op) {
       case 'health':
@@ -267,20 +269,22 @@ export class ApiServer {
         });
       }
       case 'put': {
-        const r = await driver.propose({
-          type: 'put',
-          table: route.table,
-          key: route.key,
-          value: new Uint8Array(body),
-        });
+        const r = await driver.propose(
+          withSession(
+            { type: 'put', table: route.table, key: route.key, value: new Uint8Array(body) },
+            session,
+          ),
+        );
         return json(200, resultBody(r));
       }
       case 'delete': {
-        const r = await driver.propose({ type: 'delete', table: route.table, key: route.key });
+        const r = await driver.propose(
+          withSession({ type: 'delete', table: route.table, key: route.key }, session),
+        );
         return json(200, resultBody(r));
       }
       case 'batch': {
-        const r = await driver.propose(parseBatchBody(body));
+        const r = await driver.propose(withSession(parseBatchBody(body), session));
         return json(r.type === 'batch' && !r.ok ? 409 : 200, resultBody(r));
       }
       case 'join':
@@ -317,8 +321,19 @@ export class ApiServer {
   }
 }
 
+function withSession(cmd: Command, session: SessionTag | undefined): Command {
+  if (session) cmd.session = session;
+  return cmd;
+}
+
 function resultBody(r: CommandResult): unknown {
   switch (r.type) {
+    case 'stale':
+      // Only an old retry that a newer request of the same session overtook gets here; it was not applied.
+      throw new S3dbError(
+        'StaleRequest',
+        `the session already applied sequence ${r.lastSeq}; this older request was not applied`,
+      );
     case 'put':
       return { version: r.version };
     case 'delete':
