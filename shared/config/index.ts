@@ -6,3 +6,5 @@ export { DEFAULTS } from './normalize.ts';
 export { bucketNameProblem } from './bucket-name.ts';
 export { isDevMode, dbNode, shardNode, isLocalOnlyHost, isLoopbackHost, isWildcardHost } from './helpers.ts';
 export type * from './types.ts';
+export { MAINTENANCE_DEFAULTS, maintenanceOf, normalizeMaintenance } from './maintenance.ts';
+export type { MaintenanceConfig } from './maintenance.ts';

@@ -18,6 +18,7 @@ import {
   TransportSchema,
 } from './schema.ts';
 import type { CheckedConfig } from './normalize.ts';
+import { MaintenanceSchema } from './maintenance.ts';
 import type { ClusterConfig } from './types.ts';
 
 export interface ParseOptions {
@@ -58,6 +59,7 @@ const TABLES: Record<string, z.ZodType> = {
   store: StoreSchema,
   gateway: GatewaySchema,
   tls: TlsSchema,
+  maintenance: MaintenanceSchema,
 };
 const ARRAYS: Record<string, z.ZodType> = {
   db: DbSchema,
