@@ -36,6 +36,8 @@ import type {
   RangeResolver,
 } from '../types.ts';
 import type { DataPathContext } from './context.ts';
+import { withClusterRing } from './context.ts';
+import { RingSource } from '../../../shared/cluster/index.ts';
 import { startGarbageWorker } from './garbage-worker.ts';
 import type { GarbageWorker, GarbageWorkerOptions } from './garbage-worker.ts';
 import {
@@ -47,6 +49,7 @@ import {
   repairKey,
 } from '../../../shared/metadata/keys.ts';
 import { listByScans } from './list-plan.ts';
+import { DistributedMultipart } from './multipart.ts';
 import { readObject } from './object-reader.ts';
 import type { ReadIssue } from './object-reader.ts';
 import { EMPTY_MD5, writeObject } from './object-writer.ts';
@@ -93,6 +96,8 @@ export interface DistributedBackendOptions {
   garbageWorker?: boolean | GarbageWorkerOptions;
   /** Connections per appliance in the shard client. Default 2. */
   connectionsPerPeer?: number;
+  /** How often the ring record (shared/cluster) is re-read for new writes. Default 5000 ms. */
+  ringRefreshMs?: number;
 }
 
 export interface DistributedBackend extends Backend {
@@ -170,7 +175,13 @@ export async function createDistributedBackend(
     readTimeoutMs: options.readTimeoutMs ?? 5000,
     minBytesPerMs: options.minBytesPerMs ?? 250,
   };
-  const backend = new DistributedBackendImpl(db, ctx);
+  const ringSource = new RingSource(db, config, {
+    ...(options.ringRefreshMs === undefined ? {} : { refreshMs: options.ringRefreshMs }),
+  });
+  const maxChunkSize = options.maxChunkSize ?? MAX_CHUNK_SIZE;
+  const backend = new DistributedBackendImpl(db, ctx, async () =>
+    withClusterRing(ctx, await ringSource.current(), maxChunkSize),
+  );
   if (options.garbageWorker !== undefined && options.garbageWorker !== false)
     backend.startGarbageWorker(options.garbageWorker === true ? {} : options.garbageWorker);
   return backend;
@@ -184,6 +195,7 @@ function toInfo(key: string, record: ObjectRecord): ObjectInfo {
     lastModified: new Date(record.lastModified),
     versionId: record.versionId,
     ...record.meta,
+    ...(record.parts === undefined ? {} : { partSizes: record.parts.map((p) => p.size) }),
   };
 }
 
@@ -199,11 +211,19 @@ function garbageOf(versionId: string, shards: ShardRef[], reason: GarbageRecord[
 class DistributedBackendImpl implements DistributedBackend {
   readonly kind = 'distributed' as const;
   private readonly workers = new Set<GarbageWorker>();
+  /** Multipart uploads (multipart.ts): parts stored once, completion writes a manifest. */
+  readonly multipart = new DistributedMultipart({
+    db: this.db,
+    writeContext: async () => this.ctx,
+    requireBucket: (bucket) => this.requireBucket(bucket),
+  });
   private closed = false;
 
   constructor(
     private readonly db: S3dbClient,
     private readonly ctx: DataPathContext,
+    /** The context new writes use: placement ring and RS scheme from the ring record in s3db. */
+    private readonly writeContext: () => Promise<DataPathContext> = async () => ctx,
   ) {}
 
   startGarbageWorker(options: GarbageWorkerOptions = {}): GarbageWorker {
@@ -302,10 +322,11 @@ class DistributedBackendImpl implements DistributedBackend {
     const versionId = newVersionId();
     const versionHex = versionId.toString('hex');
     const attempted: AttemptedChunks = [];
+    const ctx = await this.writeContext();
     let committed = false;
     try {
       const written = await writeObject(
-        this.ctx,
+        ctx,
         {
           bucket,
           key,
@@ -325,8 +346,8 @@ class DistributedBackendImpl implements DistributedBackend {
         etag: md5.toString('hex'),
         lastModified: Date.now(),
         meta: metadataOf(input.metadata),
-        segmentSize: this.ctx.geometry.segmentSize,
-        chunkSize: this.ctx.geometry.chunkSize,
+        segmentSize: ctx.geometry.segmentSize,
+        chunkSize: ctx.geometry.chunkSize,
         chunks: written.chunks,
       };
       const repairs: BatchOp[] = written.repairs.map((r) => ({
