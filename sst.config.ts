@@ -33,6 +33,7 @@ export default $config({
     const gateway = createGateway({
       shape,
       vpc: network.vpc,
+      hosts: appliances.hosts,
       gatewaySg: network.gatewaySg,
       albSg: network.albSg,
       names: secrets.names,

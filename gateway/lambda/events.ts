@@ -1,7 +1,10 @@
 // Pure rewrites of Lambda events before @fastify/aws-lambda turns them into a request.
 // SigV4 signs the query string exactly as sent; the library would rebuild it from the decoded
 // parameters (and split values at commas), so the raw query goes into the URL instead and the
-// parsed parameters are dropped. The door marker tells the app which size limits apply.
+// parsed parameters are dropped. The library also parses the URL with WHATWG rules, which removes
+// `.` and `..` segments (S3 keys may contain them, and SigV4 signs them), so the request line as
+// the client sent it travels in a header and is put back before routing. The door marker tells
+// the app which size limits apply.
 import type { ALBEvent, LambdaFunctionURLEvent } from 'aws-lambda';
 import type { LambdaFrontDoor } from './limits.ts';
 
@@ -9,13 +12,28 @@ import type { LambdaFrontDoor } from './limits.ts';
 export const DOOR_HEADER = 'x-predastore-lambda-door';
 /** Door header flag: the request carried no Content-Length. */
 export const NO_LENGTH = 'no-length';
+/** Internal header carrying the client's path and query, percent-encoded once more; clients' copies are removed. */
+export const URL_HEADER = 'x-predastore-lambda-url';
+
+const INTERNAL_HEADERS = new Set([DOOR_HEADER, URL_HEADER]);
 
 function withoutDoorHeader<T extends Record<string, unknown> | undefined>(headers: T): T {
   if (headers === undefined) return headers;
   const copy: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(headers))
-    if (name.toLowerCase() !== DOOR_HEADER) copy[name] = value;
+    if (!INTERNAL_HEADERS.has(name.toLowerCase())) copy[name] = value;
   return copy as T;
+}
+
+/** The request URL as the client sent it, from the internal header (undefined when absent or damaged). */
+export function originalUrl(headerValue: string | undefined): string | undefined {
+  if (headerValue === undefined) return undefined;
+  try {
+    const url = decodeURIComponent(headerValue);
+    return url.startsWith('/') ? url : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function withQuery(path: string, query: string): string {
@@ -30,11 +48,9 @@ export function functionUrlEventForApp(event: LambdaFunctionURLEvent): LambdaFun
   // (S3 answers 411 MissingContentLength to a PUT without it, and so must we).
   const door: LambdaFrontDoor = 'function-url';
   headers[DOOR_HEADER] = headers['content-length'] === undefined ? `${door};${NO_LENGTH}` : door;
-  const rewritten = {
-    ...event,
-    rawPath: withQuery(event.rawPath, event.rawQueryString ?? ''),
-    headers,
-  } as LambdaFunctionURLEvent;
+  const url = withQuery(event.rawPath, event.rawQueryString ?? '');
+  headers[URL_HEADER] = encodeURIComponent(url);
+  const rewritten = { ...event, rawPath: url, headers } as LambdaFunctionURLEvent;
   delete (rewritten as { queryStringParameters?: unknown }).queryStringParameters;
   return rewritten;
 }
@@ -53,16 +69,19 @@ export function albRawQuery(event: ALBEvent): string {
 }
 
 export function albEventForApp(event: ALBEvent): ALBEvent {
-  const rewritten: ALBEvent = { ...event, path: withQuery(event.path, albRawQuery(event)) };
+  const url = withQuery(event.path, albRawQuery(event));
+  const rewritten: ALBEvent = { ...event, path: url };
   delete rewritten.queryStringParameters;
   delete rewritten.multiValueQueryStringParameters;
   if (event.multiValueHeaders !== undefined) {
     const multi = withoutDoorHeader({ ...event.multiValueHeaders });
     multi[DOOR_HEADER] = ['alb'];
+    multi[URL_HEADER] = [encodeURIComponent(url)];
     rewritten.multiValueHeaders = multi;
   } else {
     const headers = withoutDoorHeader({ ...(event.headers ?? {}) });
     headers[DOOR_HEADER] = 'alb';
+    headers[URL_HEADER] = encodeURIComponent(url);
     rewritten.headers = headers;
   }
   return rewritten;

@@ -10,7 +10,14 @@ import type { Backend } from '../backend/types.ts';
 import type { HeaderBag } from '../s3/headers.ts';
 import { headerValue } from '../s3/headers.ts';
 import type { ClusterConfig } from '../../shared/config/index.ts';
-import { DOOR_HEADER, NO_LENGTH, albEventForApp, functionUrlEventForApp } from './events.ts';
+import {
+  DOOR_HEADER,
+  NO_LENGTH,
+  URL_HEADER,
+  albEventForApp,
+  functionUrlEventForApp,
+  originalUrl,
+} from './events.ts';
 import { MAX_ALB_RESPONSE_BODY, checkRequestSize, responseTooLarge } from './limits.ts';
 import type { LambdaFrontDoor } from './limits.ts';
 
@@ -38,6 +45,10 @@ function takeDoor(request: FastifyRequest): LambdaFrontDoor {
   const [door, flag] = (headerValue(request.headers as HeaderBag, DOOR_HEADER) ?? '').split(';');
   delete request.headers[DOOR_HEADER];
   if (flag === NO_LENGTH) delete request.headers['content-length'];
+  // Routing and SigV4 read request.raw.url: give them the client's URL, dot segments and all.
+  const url = originalUrl(headerValue(request.headers as HeaderBag, URL_HEADER));
+  delete request.headers[URL_HEADER];
+  if (url !== undefined) request.raw.url = url;
   return door === 'alb' ? 'alb' : 'function-url';
 }
 

@@ -8,6 +8,7 @@ CONFIG_PARAM='__CONFIG_PARAM__'
 TLS_PREFIX='__TLS_PREFIX__'
 NODE_ID='__NODE_ID__'
 DATA_DEVICE='__DATA_DEVICE__'
+GATEWAY_PORT='__GATEWAY_PORT__'
 
 dnf install -y nodejs20 unzip
 ln -sf /usr/bin/node-20 /usr/local/bin/node 2>/dev/null || true
@@ -32,5 +33,5 @@ for name in ca.crt "node-$NODE_ID.crt" "node-$NODE_ID.key" "s3db-$NODE_ID.crt" "
   param "$TLS_PREFIX/$name" > "$work/tls/$name"
 done
 sh "$work/bundle/host/install.sh" -bundle "$work/bundle" -config "$work/cluster.toml" \
-  -node "$NODE_ID" -db-node "$NODE_ID" -tls-dir "$work/tls"
+  -node "$NODE_ID" -db-node "$NODE_ID" -tls-dir "$work/tls" -port "$GATEWAY_PORT"
 rm -rf "$work"

@@ -1,13 +1,15 @@
 #!/bin/sh
 # One-command install of a Predastore appliance on a plain VM or bare-metal Linux host (systemd, Node >= 20):
-#   sudo sh install.sh -bundle DIR -config cluster.toml -node N [-db-node N] [-tls-dir DIR]
+#   sudo sh install.sh -bundle DIR -config cluster.toml -node N [-db-node N] [-tls-dir DIR] [-port P]
+# -port is the long-running gateway's HTTP port on the host (default 8443; the ALB forwards large
+# uploads and multipart requests to it).
 # DIR is the appliance bundle (`npm run build` → dist/appliance, which also carries this script).
 # Copies the bundle to /opt/predastore, the config and TLS material to /etc/predastore, creates the
 # `predastore` user, installs predastore-s3d.service and starts it. Safe to re-run (upgrades in place).
 set -eu
 
-usage() { echo "usage: sudo sh install.sh -bundle DIR -config FILE -node N [-db-node N] [-tls-dir DIR]" >&2; exit 2; }
-BUNDLE='' CONFIG='' NODE='' DB_NODE='' TLS_DIR=''
+usage() { echo "usage: sudo sh install.sh -bundle DIR -config FILE -node N [-db-node N] [-tls-dir DIR] [-port P]" >&2; exit 2; }
+BUNDLE='' CONFIG='' NODE='' DB_NODE='' TLS_DIR='' PORT=8443
 while [ $# -gt 0 ]; do
   case "$1" in
     -bundle) BUNDLE=$2; shift 2 ;;
@@ -15,13 +17,14 @@ while [ $# -gt 0 ]; do
     -node) NODE=$2; shift 2 ;;
     -db-node) DB_NODE=$2; shift 2 ;;
     -tls-dir) TLS_DIR=$2; shift 2 ;;
+    -port) PORT=$2; shift 2 ;;
     *) usage ;;
   esac
 done
 [ -n "$BUNDLE" ] && [ -n "$CONFIG" ] && [ -n "$NODE" ] || usage
 [ -f "$BUNDLE/s3d.mjs" ] || { echo "install.sh: $BUNDLE/s3d.mjs not found (run npm run build)" >&2; exit 1; }
 [ -f "$CONFIG" ] || { echo "install.sh: config $CONFIG not found" >&2; exit 1; }
-case "$NODE$DB_NODE" in *[!0-9]*) echo "install.sh: -node and -db-node take numbers" >&2; exit 2 ;; esac
+case "$NODE$DB_NODE$PORT" in *[!0-9]*) echo "install.sh: -node, -db-node and -port take numbers" >&2; exit 2 ;; esac
 command -v node >/dev/null || { echo "install.sh: Node.js >= 20 is required" >&2; exit 1; }
 node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' ||
   { echo "install.sh: Node.js >= 20 is required, found $(node -v)" >&2; exit 1; }
@@ -40,7 +43,7 @@ if [ -n "$TLS_DIR" ]; then
   chown -R root:predastore /etc/predastore/tls
   chmod -R u=rwX,g=rX,o= /etc/predastore/tls
 fi
-FLAGS="-node $NODE"
+FLAGS="-node $NODE -port $PORT"
 [ -n "$DB_NODE" ] && FLAGS="$FLAGS -db-node $DB_NODE"
 printf 'S3D_ROLE_FLAGS=%s\n' "$FLAGS" > /etc/predastore/s3d.env
 chown -R predastore:predastore /var/lib/predastore

@@ -67,6 +67,7 @@ export function createAppliances(input: ApplianceInputs) {
         .replaceAll('__CONFIG_PARAM__', names.config)
         .replaceAll('__TLS_PREFIX__', names.tlsPrefix)
         .replaceAll('__NODE_ID__', String(id))
+        .replaceAll('__GATEWAY_PORT__', String(shape.gatewayPort))
         // Nitro instances expose EBS and instance store as NVMe; the root disk is nvme0n1.
         .replaceAll('__DATA_DEVICE__', '/dev/nvme1n1'),
     );

@@ -1,11 +1,14 @@
 // The gateway: the Lambda bundle (dist/lambda) as two functions in the VPC — one behind a function
 // URL with response streaming, one as the target of an Application Load Balancer (buffered) — plus
 // the ALB listener that also forwards large-object traffic to the long-running gateways on the hosts.
+import { hostRoutingRules } from './alb-routing.ts';
 import type { ClusterShape, PulumiValue } from './settings.ts';
 
 interface GatewayInputs {
   shape: ClusterShape;
   vpc: { id: PulumiValue; publicSubnets: PulumiValue; privateSubnets: PulumiValue };
+  /** Appliance hosts (EC2 instances); each runs a long-running gateway on shape.gatewayPort. */
+  hosts: Array<{ id: PulumiValue }>;
   gatewaySg: { id: PulumiValue };
   albSg: { id: PulumiValue };
   names: { config: string; tlsPrefix: string };
@@ -90,5 +93,28 @@ export function createGateway(input: GatewayInputs) {
           certificateArn: input.certificateArn,
           defaultActions: [{ type: 'forward', targetGroupArn: targetGroup.arn }],
         });
-  return { urlFunction, albFunction, alb, listener };
+  // Uploads the Lambda target cannot take go to the long-running gateways on the hosts.
+  const hostGroup = new aws.lb.TargetGroup('GatewayHostsTarget', {
+    targetType: 'instance',
+    vpcId: input.vpc.id,
+    port: shape.gatewayPort,
+    protocol: 'HTTP',
+    healthCheck: { path: '/_predastore/health', matcher: '200', interval: 15 },
+  });
+  input.hosts.forEach((host, i) => {
+    new aws.lb.TargetGroupAttachment(`GatewayHost${i + 1}`, {
+      targetGroupArn: hostGroup.arn,
+      targetId: host.id,
+      port: shape.gatewayPort,
+    });
+  });
+  for (const rule of hostRoutingRules())
+    new aws.lb.ListenerRule(`GatewayAlbToHosts-${rule.reason}`, {
+      listenerArn: listener.arn,
+      priority: rule.priority,
+      conditions: [rule.condition],
+      actions: [{ type: 'forward', targetGroupArn: hostGroup.arn }],
+      tags: { Name: rule.reason },
+    });
+  return { urlFunction, albFunction, alb, listener, hostGroup };
 }

@@ -13,6 +13,7 @@ import { AlbMultiValueHeadersSchema, AlbSchema } from '@aws-lambda-powertools/pa
 import { LambdaFunctionUrlSchema } from '@aws-lambda-powertools/parser/schemas/lambda';
 import type { ALBResult, Context } from 'aws-lambda';
 import { FilesystemBackend } from '../../../gateway/backend/filesystem/index.ts';
+import type { Backend } from '../../../gateway/backend/types.ts';
 import { createLambdaGateway } from '../../../gateway/lambda/lambda-gateway.ts';
 import type { LambdaGateway } from '../../../gateway/lambda/lambda-gateway.ts';
 import { functionUrlEvent } from '../../../gateway/lambda/emulator/function-url-event.ts';
@@ -35,6 +36,8 @@ interface Req {
   host: string;
   /** Sign against this host while sending `host` (a proxy rewrote it). */
   signedHost?: string;
+  /** Sent but not signed. */
+  unsignedHeaders?: Record<string, string>;
 }
 
 function signedParts(req: Req): {
@@ -57,7 +60,7 @@ function signedParts(req: Req): {
     region: REGION,
     service: 's3',
   });
-  const all = { ...headers, ...signed.headers, host: req.host };
+  const all = { ...headers, ...signed.headers, host: req.host, ...(req.unsignedHeaders ?? {}) };
   return {
     method: req.method,
     url: req.path + (req.query ? `?${req.query}` : ''),
@@ -243,6 +246,86 @@ describe('Lambda events through the gateway (filesystem backend)', () => {
       assert.ok(object.length <= MAX_ALB_RESPONSE_BODY);
     });
   }
+
+  it('keys with . and .. segments keep them on both doors; a client cannot inject the internal URL header', async () => {
+    const body = randomBytes(1000);
+    const key = 'dots/a/../b/./c/..';
+    const put = await viaUrl({ method: 'PUT', path: `/events/${key}`, body, host: URL_HOST });
+    assert.equal(put.status, 200, put.body.toString());
+    const list = await viaUrl({
+      method: 'GET',
+      path: '/events',
+      query: 'list-type=2&prefix=dots%2F',
+      host: URL_HOST,
+    });
+    assert.match(list.body.toString(), /<Key>dots\/a\/\.\.\/b\/\.\/c\/\.\.<\/Key>/);
+    assert.match(list.body.toString(), /<KeyCount>1<\/KeyCount>/);
+    for (const multiValue of [false, true]) {
+      const get = await viaAlb({ method: 'GET', path: `/events/${key}`, host: ALB_HOST }, multiValue);
+      assert.equal(get.statusCode, 200);
+      assert.ok(Buffer.from(get.body ?? '', 'base64').equals(body));
+    }
+    const normalised = await viaUrl({ method: 'GET', path: '/events/dots/b', host: URL_HOST });
+    assert.equal(normalised.status, 404);
+    // A forged internal header is dropped: the request is served for the URL that was signed and sent.
+    const forged = await viaUrl({
+      method: 'GET',
+      path: `/events/${key}`,
+      unsignedHeaders: { 'x-predastore-lambda-url': encodeURIComponent('/events/dir/bin%20file') },
+      host: URL_HOST,
+    });
+    assert.equal(forged.status, 200, forged.body.toString());
+    assert.ok(forged.body.equals(body));
+  });
+
+  it('function URL: a slow reader holds the backend back (response back-pressure)', async () => {
+    const config = parseConfig(configToml(join(dir, 'backpressure')), 'test.toml');
+    const fs = await FilesystemBackend.open({ basePath: config.basePath });
+    await fs.createBucket('events', ACCOUNTS.alice.accountId, '');
+    let served = 0;
+    const backend: Backend = Object.assign(Object.create(fs) as Backend, {
+      async getObject(...args: Parameters<Backend['getObject']>) {
+        const result = await fs.getObject(...args);
+        const body = result.body;
+        return {
+          ...result,
+          body: (async function* () {
+            for await (const piece of body) {
+              served += piece.length;
+              yield piece;
+            }
+          })(),
+        };
+      },
+    });
+    const slowGw = createLambdaGateway({ config, backend });
+    try {
+      const big = randomBytes(48 * 1024 * 1024);
+      await fs.putObject({
+        bucket: 'events',
+        key: 'backpressure',
+        body: (async function* () {
+          yield big;
+        })(),
+        metadata: { contentType: 'application/octet-stream', userMetadata: {} },
+      });
+      const event = functionUrlEvent({
+        ...signedParts({ method: 'GET', path: '/events/backpressure', host: URL_HOST }),
+        domainName: URL_HOST,
+      });
+      const { meta, stream } = await slowGw.functionUrl(event, CONTEXT);
+      assert.equal(meta.statusCode, 200);
+      const iterator = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+      const parts: Buffer[] = [Buffer.from((await iterator.next()).value as Buffer)];
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      assert.ok(served < 16 * 1024 * 1024, `backend served ${served} bytes to a reader that took one piece`);
+      for (let next = await iterator.next(); next.done !== true; next = await iterator.next())
+        parts.push(Buffer.from(next.value));
+      assert.ok(Buffer.concat(parts).equals(big), 'the whole body arrives bit-exact');
+    } finally {
+      await slowGw.close();
+    }
+  });
 
   it('ALB: a response over the buffered limit is refused with a clear error; ranges still work', async () => {
     const large = randomBytes(MAX_ALB_RESPONSE_BODY + 1000);
