@@ -213,8 +213,8 @@ class DistributedBackendImpl implements DistributedBackend {
   private readonly workers = new Set<GarbageWorker>();
   /** Multipart uploads (multipart.ts): parts stored once, completion writes a manifest. */
   readonly multipart = new DistributedMultipart({
-    db: this.db,
-    writeContext: async () => this.ctx,
+    db: () => this.db,
+    writeContext: () => this.writeContext(),
     requireBucket: (bucket) => this.requireBucket(bucket),
   });
   private closed = false;

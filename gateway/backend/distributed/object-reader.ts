@@ -4,7 +4,8 @@
 // consumer (bounded memory: the chunk being sent and the next one).
 import { ReedSolomonCodec } from '../../../shared/erasure/index.ts';
 import type { FetchedShard } from '../../../shared/shard-client/index.ts';
-import { decodeStripe, makeGeometry, planRange, sliceChunk } from '../../../shared/datapath/index.ts';
+import { decodeStripe, makeGeometry, sliceChunk } from '../../../shared/datapath/index.ts';
+import { planRecordRange } from './multipart-range.ts';
 import type { ChunkRangePlan, Geometry, InclusiveRange } from '../../../shared/datapath/index.ts';
 import { S3Error } from '../../errors.ts';
 import { timeoutFor } from './context.ts';
@@ -50,7 +51,8 @@ export function readObject(
 ): { first: Promise<void>; body: AsyncIterable<Buffer> } {
   if (record.size === 0) return { first: Promise.resolve(), body: (async function* () {})() };
   const geometry = geometryOf(record);
-  const plan = planRange(geometry, record.size, options.range);
+  // Through the recorded chunk lengths: multipart manifests have chunks of varying length.
+  const plan = planRecordRange(geometry, record, options.range);
   const codec = new ReedSolomonCodec(geometry.scheme);
   const read = (i: number): Promise<Buffer[]> => {
     const chunkPlan = plan.chunks[i] as ChunkRangePlan;
