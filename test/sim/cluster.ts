@@ -15,6 +15,7 @@ import {
   decodeMessage,
 } from '../../appliance/s3db/raft/index.ts';
 import type { Entry, HardState, Message, Ready, Snapshot } from '../../appliance/s3db/raft/index.ts';
+import { SessionTable, type SessionRecord } from '../../appliance/s3db/sessions.ts';
 import { createPrng, type Prng } from './prng.ts';
 
 export class SafetyViolation extends Error {
@@ -44,6 +45,8 @@ export interface SimOptions {
   reads?: boolean;
   /** Per-tick proposal probability. */
   proposalRate?: number;
+  /** Share of proposals that are session-tagged client writes (retried on unknown outcome; exactly once). */
+  sessionWriteShare?: number;
 }
 
 export interface SimStats {
@@ -63,9 +66,20 @@ export interface SimStats {
   messagesDelivered: number;
   messagesDropped: number;
   livenessTicks: number;
+  sessionWrites: number;
+  sessionRetries: number;
+  duplicatesAnswered: number;
+  staleRefused: number;
+  sessionsExpired: number;
 }
 
 const ROUNDS_PER_TICK = 10;
+/** Simulated leader clock: ms per tick stamped into session writes (drives the replicated session expiry). */
+const MS_PER_TICK = 100;
+/** A client retries a write whose outcome it does not know for this many ticks, then gives up. */
+const CLIENT_RETRY_TICKS = 50;
+/** Session ttl of the simulated FSM: longer than the client's retry window (see sessions.ts). */
+const SIM_SESSION_TTL_MS = 2 * CLIENT_RETRY_TICKS * MS_PER_TICK;
 
 interface Disk {
   hardState: HardState;
@@ -73,10 +87,43 @@ interface Disk {
   entries: Entry[];
 }
 
-/** FSM: a hash chain over applied entries (equal hash at equal index <=> same applied sequence). */
+/**
+ * FSM: a hash chain over applied entries (equal hash at equal index <=> same applied sequence), plus the real
+ * session table deciding which session-tagged writes take effect, and the set of writes that took effect.
+ */
 interface Fsm {
   index: number;
   hash: number;
+  sessions: SessionTable;
+  effects: Set<string>;
+}
+
+/** A session-tagged client write as it travels in a simulated entry. */
+interface SessionWrite {
+  c: string;
+  s: number;
+  t: number;
+}
+
+interface SimClient {
+  id: string;
+  seq: number;
+  /** Tick the current request was first proposed. */
+  since: number;
+  /** The current request is finished (answered, or given up). */
+  done: boolean;
+  /** Tick after which the client stops retrying the current request (at most CLIENT_RETRY_TICKS after since). */
+  giveUpAt: number;
+  requestsLeft: number;
+}
+
+function emptyFsm(): Fsm {
+  return {
+    index: 0,
+    hash: 0,
+    sessions: new SessionTable({ ttlMs: SIM_SESSION_TTL_MS, maxSessions: 1_000_000 }),
+    effects: new Set(),
+  };
 }
 
 interface SimNode {
@@ -100,10 +147,46 @@ interface InFlight {
 }
 
 function encodeFsm(fsm: Fsm): Uint8Array {
-  return new TextEncoder().encode(JSON.stringify(fsm));
+  const sessions = fsm.sessions
+    .entries()
+    .map(([c, r]) => [c, r.seq, r.lastTime, r.lastIndex, Buffer.from(r.result).toString('hex')]);
+  return new TextEncoder().encode(
+    JSON.stringify({
+      index: fsm.index,
+      hash: fsm.hash,
+      clock: fsm.sessions.clock,
+      sessions,
+      effects: [...fsm.effects],
+    }),
+  );
 }
 function decodeFsm(data: Uint8Array): Fsm {
-  return JSON.parse(new TextDecoder().decode(data)) as Fsm;
+  const raw = JSON.parse(new TextDecoder().decode(data)) as {
+    index: number;
+    hash: number;
+    clock: number;
+    sessions: [string, number, number, number, string][];
+    effects: string[];
+  };
+  const fsm = emptyFsm();
+  fsm.index = raw.index;
+  fsm.hash = raw.hash;
+  fsm.sessions.loadClock(raw.clock);
+  for (const [c, seq, lastTime, lastIndex, result] of raw.sessions) {
+    const rec: SessionRecord = {
+      seq,
+      lastTime,
+      lastIndex,
+      result: new Uint8Array(Buffer.from(result, 'hex')),
+    };
+    fsm.sessions.load(c, rec);
+  }
+  fsm.effects = new Set(raw.effects);
+  return fsm;
+}
+function parseSessionWrite(data: Uint8Array): SessionWrite | undefined {
+  if (data[0] !== 0x7b) return undefined; // '{'
+  return JSON.parse(new TextDecoder().decode(data)) as SessionWrite;
 }
 function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
@@ -130,6 +213,10 @@ export class Simulation {
   private nextNodeId: number;
   private nextProposal = 1;
   private readonly removed = new Set<number>();
+  private readonly clients: SimClient[] = [];
+  private nextClient = 1;
+  /** "client:seq" -> index where the write took effect (the result every duplicate must answer). */
+  private readonly sessionEffects = new Map<string, number>();
 
   // Global observations for the safety checks.
   private readonly leaderOfTerm = new Map<number, number>();
@@ -157,6 +244,7 @@ export class Simulation {
       compaction: true,
       reads: true,
       proposalRate: 0.5,
+      sessionWriteShare: 0.5,
       ...options,
     };
     this.rng = createPrng(options.seed);
@@ -180,6 +268,11 @@ export class Simulation {
       messagesDelivered: 0,
       messagesDropped: 0,
       livenessTicks: 0,
+      sessionWrites: 0,
+      sessionRetries: 0,
+      duplicatesAnswered: 0,
+      staleRefused: 0,
+      sessionsExpired: 0,
     };
     const peers = Array.from({ length: options.nodes }, (_, i) => i + 1);
     for (const id of peers) {
@@ -187,7 +280,7 @@ export class Simulation {
         id,
         founding: true,
         disk: { hardState: { term: 0, vote: 0, commit: 0 }, snapshot: undefined, entries: [] },
-        fsm: { index: 0, hash: 0 },
+        fsm: emptyFsm(),
         raft: undefined,
         restartAt: 0,
         lastRole: 'follower',
@@ -212,7 +305,7 @@ export class Simulation {
       const snapFsm = decodeFsm(n.disk.snapshot.data);
       if (snapFsm.index > n.fsm.index || this.rng.chance(0.5)) n.fsm = snapFsm;
     } else if (this.rng.chance(0.5)) {
-      n.fsm = { index: 0, hash: 0 };
+      n.fsm = emptyFsm();
     }
     // Either the FSM survived (durable FSM, applied = its index) or it was rebuilt from the snapshot.
     n.raft = new RaftNode({
@@ -367,7 +460,8 @@ export class Simulation {
     const view = new DataView(idx.buffer);
     view.setFloat64(0, e.index);
     view.setFloat64(8, e.term);
-    const hash = crc32c(e.data, crc32c(idx, n.fsm.hash));
+    const effect = e.type === 'normal' ? this.applySessionWrite(n, e) : '';
+    const hash = crc32c(new TextEncoder().encode(effect), crc32c(e.data, crc32c(idx, n.fsm.hash)));
     const data = (e.type === 'confChange' ? 'c:' : 'n:') + hex(e.data);
     const prev = this.applied.get(e.index);
     if (prev === undefined) {
@@ -380,7 +474,44 @@ export class Simulation {
     if (e.type === 'normal' && e.data.length > 0 && !this.proposedData.has(hex(e.data))) {
       this.fail(`node ${n.id} applied data nobody proposed at ${e.index}`);
     }
-    n.fsm = { index: e.index, hash };
+    n.fsm.index = e.index;
+    n.fsm.hash = hash;
+  }
+
+  /** Applies a session-tagged write through the session table; checks it takes effect at most once. */
+  private applySessionWrite(n: SimNode, e: Entry): string {
+    const w = parseSessionWrite(e.data);
+    if (w === undefined) return '';
+    const fsm = n.fsm;
+    const before = fsm.sessions.size;
+    fsm.sessions.advance(w.t);
+    const tag = { client: new TextEncoder().encode(w.c), seq: w.s };
+    const clientHex = hex(tag.client);
+    const key = `${clientHex}:${w.s}`;
+    const seen = fsm.sessions.check(tag);
+    let effect: string;
+    if (seen.kind === 'new') {
+      if (fsm.effects.has(key)) this.fail(`node ${n.id} applied session write ${key} twice (at ${e.index})`);
+      fsm.effects.add(key);
+      fsm.sessions.record(tag, new TextEncoder().encode(String(e.index)), e.index);
+      const first = this.sessionEffects.get(key);
+      if (first === undefined) this.sessionEffects.set(key, e.index);
+      else if (first !== e.index)
+        this.fail(`write ${key} took effect at ${e.index} on ${n.id}, ${first} elsewhere`);
+      effect = `A${key}`;
+    } else if (seen.kind === 'duplicate') {
+      const answered = Number(new TextDecoder().decode(seen.result));
+      if (answered !== this.sessionEffects.get(key))
+        this.fail(`duplicate of ${key} on ${n.id} answered ${answered}, not the first result`);
+      this.stats.duplicatesAnswered++;
+      effect = `D${key}`;
+    } else {
+      this.stats.staleRefused++;
+      effect = `S${key}`;
+    }
+    if (fsm.sessions.size < before) this.stats.sessionsExpired += before - fsm.sessions.size;
+    fsm.sessions.takeChanges();
+    return effect;
   }
 
   private onConfChangeCommitted(e: Entry): void {
@@ -477,9 +608,63 @@ export class Simulation {
     return best;
   }
 
+  /**
+   * A client write with a session tag. A client retries its request (same tag) while it does not know the
+   * outcome, sometimes once more after it took effect (the answer was lost), and gives up after
+   * CLIENT_RETRY_TICKS; clients retire after a few requests (their sessions then expire).
+   */
+  private nextSessionWrite(): Uint8Array {
+    if (this.clients.length < 4) {
+      this.clients.push({
+        id: `c${this.nextClient++}`,
+        seq: 0,
+        since: 0,
+        done: true,
+        giveUpAt: 0,
+        requestsLeft: 0,
+      });
+    }
+    const i = this.rng.int(0, this.clients.length - 1);
+    const c = this.clients[i]!;
+    let retry = false;
+    if (!c.done) {
+      const key = `${hex(new TextEncoder().encode(c.id))}:${c.seq}`;
+      if (this.tickNo > c.giveUpAt) {
+        c.done = true; // the client's retry window is over (outcome known or not)
+      } else if (this.sessionEffects.has(key)) {
+        if (this.rng.chance(0.3))
+          retry = true; // the answer was lost on the way back
+        else c.done = true;
+      } else {
+        retry = true;
+      }
+    }
+    if (retry) {
+      this.stats.sessionRetries++;
+    } else {
+      if (c.requestsLeft <= 0) {
+        if (c.seq > 0) {
+          this.clients.splice(i, 1);
+          return this.nextSessionWrite();
+        }
+        c.requestsLeft = this.rng.int(3, 30);
+      }
+      c.requestsLeft--;
+      c.seq++;
+      c.since = this.tickNo;
+      c.giveUpAt = this.tickNo + this.rng.int(2, CLIENT_RETRY_TICKS);
+      c.done = false;
+      this.stats.sessionWrites++;
+    }
+    const w: SessionWrite = { c: c.id, s: c.seq, t: this.tickNo * MS_PER_TICK };
+    return new TextEncoder().encode(JSON.stringify(w));
+  }
+
   private propose(): void {
     const n = this.rng.pick(this.liveNodes());
-    const data = new TextEncoder().encode(`w${this.opts.seed}-${this.nextProposal++}`);
+    const data = this.rng.chance(this.opts.sessionWriteShare)
+      ? this.nextSessionWrite()
+      : new TextEncoder().encode(`w${this.opts.seed}-${this.nextProposal++}`);
     this.proposedData.add(hex(data));
     let target = n;
     for (let hop = 0; hop < 2; hop++) {
@@ -527,7 +712,7 @@ export class Simulation {
           id,
           founding: false,
           disk: { hardState: { term: 0, vote: 0, commit: 0 }, snapshot: undefined, entries: [] },
-          fsm: { index: 0, hash: 0 },
+          fsm: emptyFsm(),
           raft: undefined,
           restartAt: 0,
           lastRole: 'follower',

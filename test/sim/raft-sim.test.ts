@@ -26,6 +26,10 @@ test('3-node clusters under drops, duplicates, delays, partitions, crashes, memb
   assert.ok(total(stats, 'confChangesApplied') > 40 * 3, 'membership changes applied');
   assert.ok(total(stats, 'readsServed') > 40 * 20, 'ReadIndex reads served');
   assert.ok(total(stats, 'transfersDone') > 0, 'leadership transfers completed');
+  // Session-tagged client writes, retried after unknown outcomes, took effect exactly once on every node.
+  assert.ok(total(stats, 'sessionRetries') > 40 * 10, 'client retries proposed');
+  assert.ok(total(stats, 'duplicatesAnswered') > 40 * 10, 'duplicates answered with the first result');
+  assert.ok(total(stats, 'sessionsExpired') > 0, 'idle sessions expired by the replicated clock');
 });
 
 test('5-node clusters under the same faults stay safe and live', () => {
