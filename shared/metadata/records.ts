@@ -86,6 +86,14 @@ const objectSchema = z.object({
   tags: z.array(tagSchema).optional(),
   /** Checksum verified at PUT; absent = none stored. */
   checksum: checksumSchema.optional(),
+  /**
+   * The object's bytes (base64) when stored inline in this record instead of as shards (objects of
+   * at most `[gateway] inline_max_bytes`); `chunks` is then empty. Absent in records written before.
+   */
+  inline: z
+    .string()
+    .regex(/^[A-Za-z0-9+/]*={0,2}$/)
+    .optional(),
 });
 
 const bucketSchema = z.object({
@@ -110,7 +118,8 @@ const shardRefSchema = z.object({
 const garbageSchema = z.object({
   v: z.literal(RECORD_FORMAT),
   versionId: hex32,
-  reason: z.enum(['overwrite', 'delete', 'failed-put']),
+  /** 'rebalance': shards a rebalance, drain or RS migration moved away from (or copies it dropped). */
+  reason: z.enum(['overwrite', 'delete', 'failed-put', 'rebalance']),
   created: count,
   /** Retry not before this time (ms); 0 = now. */
   notBefore: count,
@@ -193,6 +202,7 @@ function decode<T>(schema: z.ZodType<T>, bytes: Uint8Array, what: string): T {
 }
 
 export function checkObjectRecord(record: ObjectRecord): ObjectRecord {
+  if (record.inline !== undefined) return checkInlineRecord(record, record.inline);
   if (record.parts !== undefined) return checkManifestRecord(record, record.parts);
   let total = 0;
   record.chunks.forEach((chunk, i) => {
@@ -211,6 +221,21 @@ export function checkObjectRecord(record: ObjectRecord): ObjectRecord {
   });
   if (total !== record.size)
     throw new MetadataRecordError(`chunks hold ${total} bytes but the object has ${record.size}`);
+  return record;
+}
+
+/** Bytes a base64 string (padded, as Buffer.toString('base64') writes it) decodes to. */
+export function base64DecodedLength(text: string): number {
+  const padding = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
+  return (text.length / 4) * 3 - padding;
+}
+
+/** An object stored inline: no chunks, no parts, and exactly `size` bytes of data. */
+function checkInlineRecord(record: ObjectRecord, inline: string): ObjectRecord {
+  if (record.chunks.length > 0 || record.parts !== undefined)
+    throw new MetadataRecordError('an inline object record cannot also have chunks or parts');
+  if (inline.length % 4 !== 0 || base64DecodedLength(inline) !== record.size)
+    throw new MetadataRecordError(`inline data does not hold the object's ${record.size} bytes`);
   return record;
 }
 
