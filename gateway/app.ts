@@ -35,6 +35,9 @@ import { contentRangeHeader, parseRangeHeader } from './s3/range.ts';
 import type { ConditionalHeaders } from './s3/conditionals.ts';
 import { parseListV1Params, parseListV2Params } from './s3/list-params.ts';
 import { HEALTH_PATH, READY_PATH } from './health.ts';
+import { dispatchMultipart } from './s3/multipart-handlers.ts';
+import { parsePartNumber } from './s3/multipart-params.ts';
+import { getObjectPart, headObjectPart, partsCount } from './ops/multipart.ts';
 
 export interface GatewayAppOptions {
   backend: Backend;
@@ -337,12 +340,28 @@ async function dispatch(
         conditions: conditionalHeaders(headers),
         ...(range ? { range } : {}),
       };
+      const rawPart = resolved.query.partNumber;
+      const part =
+        rawPart === undefined
+          ? undefined
+          : {
+              bucket,
+              key,
+              partNumber: parsePartNumber(rawPart),
+              conditions: readRequest.conditions,
+              hasRange: headerValue(headers, 'range') !== undefined,
+            };
       const result =
         resolved.operation === 'GetObject'
-          ? await getObject(ctx, readRequest)
-          : await headObject(ctx, readRequest);
+          ? part === undefined
+            ? await getObject(ctx, readRequest)
+            : await getObjectPart(ctx, part)
+          : part === undefined
+            ? await headObject(ctx, readRequest)
+            : await headObjectPart(ctx, part);
       const { info } = result;
       reply.headers(objectResponseHeaders(info));
+      if (part !== undefined) reply.header('x-amz-mp-parts-count', String(partsCount(info)));
       for (const [param, header] of Object.entries(RESPONSE_OVERRIDES)) {
         const value = resolved.query[param];
         if (value !== undefined) reply.header(header, value);
@@ -358,5 +377,14 @@ async function dispatch(
     case 'DeleteObject':
       await deleteObject(ctx, bucket, key);
       return reply.code(204).send();
+    case 'CreateMultipartUpload':
+    case 'UploadPart':
+    case 'UploadPartCopy':
+    case 'CompleteMultipartUpload':
+    case 'AbortMultipartUpload':
+    case 'ListParts':
+    case 'ListMultipartUploads':
+    case 'CopyObject':
+      return dispatchMultipart(resolved.operation, ctx, resolved, request, reply, auth, authRequest);
   }
 }

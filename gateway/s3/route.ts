@@ -1,7 +1,7 @@
 // Request line → S3 operation (pure). Path-style `/{bucket}/{key…}` and, when a domain is
 // configured, virtual-hosted style `{bucket}.{domain}/{key…}`. Keys are the percent-decoded path
 // bytes as UTF-8 ('+' stays '+': only the query uses form encoding).
-import { InvalidURI, KeyTooLong, MethodNotAllowed, NotImplemented } from '../errors.ts';
+import { InvalidRequest, InvalidURI, KeyTooLong, MethodNotAllowed, NotImplemented } from '../errors.ts';
 import type { Query } from './list-params.ts';
 
 export type OperationName =
@@ -15,7 +15,15 @@ export type OperationName =
   | 'PutObject'
   | 'GetObject'
   | 'HeadObject'
-  | 'DeleteObject';
+  | 'DeleteObject'
+  | 'CreateMultipartUpload'
+  | 'UploadPart'
+  | 'UploadPartCopy'
+  | 'CompleteMultipartUpload'
+  | 'AbortMultipartUpload'
+  | 'ListParts'
+  | 'ListMultipartUploads'
+  | 'CopyObject';
 
 export interface ResolvedRequest {
   operation: OperationName;
@@ -45,7 +53,6 @@ const UNIMPLEMENTED_SUBRESOURCES = [
   'notification',
   'object-lock',
   'ownershipControls',
-  'partNumber',
   'policy',
   'policyStatus',
   'publicAccessBlock',
@@ -57,8 +64,6 @@ const UNIMPLEMENTED_SUBRESOURCES = [
   'session',
   'tagging',
   'torrent',
-  'uploadId',
-  'uploads',
   'versionId',
   'versioning',
   'versions',
@@ -67,7 +72,6 @@ const UNIMPLEMENTED_SUBRESOURCES = [
 
 // Request headers that select features we do not implement yet.
 const UNIMPLEMENTED_HEADERS: Record<string, string> = {
-  'x-amz-copy-source': 'CopyObject (x-amz-copy-source)',
   'x-amz-server-side-encryption-customer-algorithm': 'SSE-C',
   'x-amz-object-lock-mode': 'Object Lock',
   'x-amz-tagging': 'object tagging (x-amz-tagging)',
@@ -121,6 +125,37 @@ export function splitTarget(input: RouteInput): { bucket?: string; key?: string 
   return rawKey === '' ? { bucket } : { bucket, key: decodePathPart(rawKey) };
 }
 
+/** Multipart upload and copy operations on an object (undefined: a plain object operation). */
+function multipartOperation(
+  method: string,
+  query: Query,
+  headers: RouteInput['headers'],
+): OperationName | undefined {
+  const copy = headers?.['x-amz-copy-source'] !== undefined;
+  if ('uploadId' in query) {
+    switch (method) {
+      case 'PUT':
+        return copy ? 'UploadPartCopy' : 'UploadPart';
+      case 'POST':
+        return 'CompleteMultipartUpload';
+      case 'DELETE':
+        return 'AbortMultipartUpload';
+      case 'GET':
+        return 'ListParts';
+      default:
+        throw MethodNotAllowed(method, 'OBJECT', ['GET', 'PUT', 'POST', 'DELETE']);
+    }
+  }
+  if ('uploads' in query) {
+    if (method === 'POST') return 'CreateMultipartUpload';
+    throw MethodNotAllowed(method, 'OBJECT', ['POST']);
+  }
+  if ('partNumber' in query && method !== 'GET' && method !== 'HEAD')
+    throw InvalidRequest('partNumber needs uploadId (UploadPart) or a GET/HEAD of the object');
+  if (method === 'PUT' && copy) return 'CopyObject';
+  return undefined;
+}
+
 export function resolveRequest(input: RouteInput): ResolvedRequest {
   const method = input.method.toUpperCase();
   const query = parseQuery(input.rawQuery);
@@ -140,6 +175,7 @@ export function resolveRequest(input: RouteInput): ResolvedRequest {
     switch (method) {
       case 'GET':
         if ('location' in query) return { operation: 'GetBucketLocation', bucket, query };
+        if ('uploads' in query) return { operation: 'ListMultipartUploads', bucket, query };
         if (query['list-type'] === '2') return { operation: 'ListObjectsV2', bucket, query };
         if (query['list-type'] !== undefined) throw NotImplemented(`list-type=${query['list-type']}`);
         return { operation: 'ListObjects', bucket, query };
@@ -160,6 +196,8 @@ export function resolveRequest(input: RouteInput): ResolvedRequest {
     for (const [header, what] of Object.entries(UNIMPLEMENTED_HEADERS))
       if (input.headers[header] !== undefined) throw NotImplemented(what);
   }
+  const multipart = multipartOperation(method, query, input.headers);
+  if (multipart !== undefined) return { operation: multipart, bucket, key, query };
   switch (method) {
     case 'GET':
       return { operation: 'GetObject', bucket, key, query };

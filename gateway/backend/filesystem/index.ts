@@ -51,6 +51,7 @@ import { KeyIndex } from './key-index.ts';
 import { KeyedMutex } from './keyed-mutex.ts';
 import { ensureDirectory, fsyncDirectory, writeFileAtomic } from './durable.ts';
 import { DirectorySyncer } from './directory-syncer.ts';
+import { FilesystemMultipart } from './multipart.ts';
 
 const BUCKET_FILE = 'bucket.json';
 const OBJECTS_DIR = 'objects';
@@ -117,10 +118,17 @@ export class FilesystemBackend implements Backend {
   private readonly bucketLocks = new KeyedMutex();
   private readonly dirSyncer = new DirectorySyncer();
   private closed = false;
+  readonly multipart: FilesystemMultipart;
 
   private constructor(basePath: string) {
     this.base = basePath;
     this.tmp = join(basePath, TMP_DIR);
+    this.multipart = new FilesystemMultipart({
+      basePath,
+      tempPath: () => this.tempPath(),
+      requireBucket: (bucket) => this.requireBucket(bucket),
+      putAssembled: (input, assembled) => this.putObject(input, assembled),
+    });
   }
 
   static async open(options: FilesystemBackendOptions): Promise<FilesystemBackend> {
@@ -313,7 +321,11 @@ export class FilesystemBackend implements Backend {
 
   // ---- objects -------------------------------------------------------------------------------
 
-  async putObject(input: PutObjectInput): Promise<PutResult> {
+  /** `assembled`: a completed multipart upload (its ETag and part sizes are recorded instead of the MD5). */
+  async putObject(
+    input: PutObjectInput,
+    assembled?: { etag: string; partSizes: number[] },
+  ): Promise<PutResult> {
     const { bucket, key } = input;
     await this.requireBucket(bucket);
     const versionId = randomBytes(16).toString('hex');
@@ -342,9 +354,10 @@ export class FilesystemBackend implements Backend {
           key,
           versionId,
           size,
-          etag: `"${digest.toString('hex')}"`,
+          etag: `"${assembled?.etag ?? digest.toString('hex')}"`,
           lastModified: new Date(),
           ...input.metadata,
+          ...(assembled === undefined ? {} : { partSizes: assembled.partSizes }),
         };
         // Data and metadata reach the disk in one round of (parallel) fsyncs.
         const meta = await open(metaTemp, 'wx', 0o644);
