@@ -165,6 +165,15 @@ const repairSchema = z.object({
   shards: z.array(count).min(1),
   reason: z.enum(['write-failed', 'read-failed', 'corrupt']),
   created: count,
+  // Written by the appliances' healer (appliance/maintenance/healer.ts); absent in a new task.
+  /** Appliance working on the task; with notBefore in the future it is a lease. */
+  owner: z.string().optional(),
+  /** Not before this time (ms): a lease while owner is set, else the retry backoff. */
+  notBefore: count.optional(),
+  attempts: count.optional(),
+  error: z.string().optional(),
+  /** Appliances the last attempt found down: once they answer again the task is due at once. */
+  waitFor: z.array(z.string()).optional(),
 });
 
 export type ChunkRecord = z.infer<typeof chunkSchema>;
