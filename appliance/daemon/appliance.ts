@@ -7,6 +7,7 @@ import type { ShardServer } from '../shard-server/server.ts';
 import { ShardStore } from '../store/index.ts';
 import { shardStoreBackend } from './store-backend.ts';
 import { applianceTls } from './tls.ts';
+import { observeAppliance } from './observability.ts';
 
 export interface RunningAppliance {
   id: number;
@@ -38,11 +39,13 @@ export async function startAppliance(
     );
   for (const tail of report.truncatedTails)
     log(`node ${id}: volume ${tail.volume}: cut ${tail.bytes} unacknowledged bytes from its tail`);
+  const observed = observeAppliance(config, id, () => store.stats());
   let server: ShardServer;
   try {
     const transport = await createTransport(config.transport.kind);
     server = await startShardServer({
-      store: shardStoreBackend(store),
+      store: observed.count(shardStoreBackend(store)),
+      onRequestDone: (context, outcome) => observed.onRequestDone(context, outcome),
       transport,
       tls,
       host: node.host,
@@ -56,6 +59,7 @@ export async function startAppliance(
     await store.close();
     throw error;
   }
+  await observed.listen(log);
   log(
     `node ${id}: shard server (${config.transport.kind}) on ${node.host}:${server.port}, advertised as ${node.advertiseHost}, data ${node.path}`,
   );
@@ -66,6 +70,7 @@ export async function startAppliance(
     port: server.port,
     close: () => {
       closing ??= (async () => {
+        await observed.close();
         await server.close();
         await store.close();
       })();

@@ -5,6 +5,7 @@ import type { ClusterConfig } from '../../shared/config/index.ts';
 import { startS3dbNodeFromConfig } from '../s3db/node.ts';
 import type { S3dbNodeHandle } from '../s3db/node.ts';
 import { startAppliance } from './appliance.ts';
+import { observeS3dbNode } from './observability.ts';
 
 export interface MemberPart {
   /** "s3db 1", "node 3": the same names the supervisor and `ps` use. */
@@ -38,6 +39,8 @@ export async function startMember(
     for (const id of dbNodeIds) {
       const node: S3dbNodeHandle = await startS3dbNodeFromConfig(config, id, { log });
       closers.push(() => node.close());
+      const observed = await observeS3dbNode(config, id, () => node.driver.status(), log);
+      closers.push(() => observed.close());
       const d = config.db.find((x) => x.id === id);
       parts.push({
         role: `s3db ${id}`,

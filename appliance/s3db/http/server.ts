@@ -31,6 +31,34 @@ export interface ApiServerOptions {
   maxBodyBytes?: number;
 }
 
+/** A finished API request, for metrics and request-id logs (appliance/daemon/observability registers). */
+export interface ApiRequestRecord {
+  nodeId: number;
+  method: string;
+  path: string;
+  status: number;
+  durationMs: number;
+  /** The caller's `x-predastore-request-id` header (the gateway's S3 request id), when sent. */
+  requestId?: string;
+}
+export const apiRequestObservers = new Set<(record: ApiRequestRecord) => void>();
+
+function observeRequest(nodeId: number, req: IncomingMessage, res: ServerResponse): void {
+  const started = performance.now();
+  res.once('close', () => {
+    const id = req.headers['x-predastore-request-id'];
+    const record: ApiRequestRecord = {
+      nodeId,
+      method: req.method ?? 'GET',
+      path: (req.url ?? '/').split('?')[0] ?? '/',
+      status: res.headersSent ? res.statusCode : 0,
+      durationMs: performance.now() - started,
+      ...(typeof id === 'string' ? { requestId: id } : {}),
+    };
+    for (const observer of apiRequestObservers) observer(record);
+  });
+}
+
 class Reply {
   constructor(
     readonly status: number,
@@ -83,6 +111,7 @@ export class ApiServer {
     this.server = https.createServer(
       { cert: opts.tls.certPem, key: opts.tls.keyPem, keepAliveTimeout: 60_000 },
       (req, res) => {
+        if (apiRequestObservers.size > 0) observeRequest(opts.nodeId, req, res);
         this.handle(req, res).catch((err) => this.send(res, errorReply(err)));
       },
     );
