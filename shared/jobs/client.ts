@@ -195,8 +195,10 @@ export function resumeJob(db: JobsDb, id: string, now = Date.now()): Promise<Job
 }
 
 /**
- * Take the job for `owner` with a lease of `leaseMs`: a queued job, or one whose lease expired.
- * Returns the claimed record, or undefined when it is not claimable or another appliance won.
+ * Take the job for `owner` with a lease of `leaseMs`: a queued job, one whose lease expired, or one
+ * `owner` itself held before it restarted (running/stopping with its name: the new process takes it
+ * back at once — the caller must not already be running it). Returns the claimed record, or
+ * undefined when it is not claimable or another appliance won.
  */
 export async function claimJob(
   db: JobsDb,
@@ -206,7 +208,9 @@ export async function claimJob(
   now = Date.now(),
 ): Promise<JobRecord | undefined> {
   const current = await getJob(db, id);
-  if (!current || !isClaimable(current, now)) return undefined;
+  if (!current) return undefined;
+  const own = (current.state === 'running' || current.state === 'stopping') && current.owner === owner;
+  if (!own && !isClaimable(current, now)) return undefined;
   const next: JobRecord = {
     ...current,
     state: current.state === 'stopping' ? 'stopping' : 'running',

@@ -137,7 +137,11 @@ test('lease expiry: a dead owner’s job is taken over; the old owner’s renew 
   const theirs = (await claimJob(db, job.id, 'a2', 1000, 3000))!;
   assert.equal(theirs.owner, 'a2');
   assert.equal(theirs.cursor, 'aa', 'the cursor survives a takeover');
-  await assert.rejects(renewJob(db, renewed, { leaseUntil: 9000 }, 3001), (e: unknown) => {
+  // a restarted owner takes its own job back before the lease runs out
+  const again = (await claimJob(db, job.id, 'a2', 1000, 3001))!;
+  assert.equal(again.owner, 'a2');
+  assert.equal(await claimJob(db, job.id, 'a3', 1000, 3002), undefined);
+  await assert.rejects(renewJob(db, renewed, { leaseUntil: 9000 }, 3003), (e: unknown) => {
     assert.ok(e instanceof JobConflictError);
     assert.equal(e.current?.owner, 'a2');
     return true;
