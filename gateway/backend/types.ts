@@ -2,13 +2,47 @@
 // implement exactly this; the S3 operations in gateway/ops/ know nothing else about storage.
 // Errors are thrown as S3Error (gateway/errors.ts): NoSuchBucket, NoSuchKey, BucketNotEmpty, ...
 
-export interface BucketInfo {
+export interface BucketInfo extends BucketSettings {
   name: string;
   /** Account id of the creator; a bucket belongs to one account. */
   owner: string;
   created: Date;
   /** LocationConstraint given at creation ('' = the default region). */
   region: string;
+}
+
+/** One bucket CORS rule (PutBucketCors), validated by gateway/s3/cors.ts. */
+export interface CorsRule {
+  id?: string;
+  allowedOrigins: string[];
+  allowedMethods: string[];
+  allowedHeaders: string[];
+  exposeHeaders: string[];
+  maxAgeSeconds?: number;
+}
+
+/** Bucket configuration kept with the bucket (changed through Backend.updateBucketSettings). */
+export interface BucketSettings {
+  /** CORS rules; absent = no CORS configuration. */
+  cors?: CorsRule[];
+  /** Versioning state once set; absent = never versioned. Versions are not kept, so only Suspended. */
+  versioning?: 'Suspended';
+}
+
+/** An object tag (S3 object tagging). */
+export interface ObjectTag {
+  key: string;
+  value: string;
+}
+
+export type ChecksumAlgorithm = 'CRC32' | 'CRC32C' | 'CRC64NVME' | 'SHA1' | 'SHA256';
+
+/** A whole-object checksum verified at PUT, base64 as on the wire (x-amz-checksum-<algorithm>). */
+export interface StoredChecksum {
+  algorithm: ChecksumAlgorithm;
+  value: string;
+  /** FULL_OBJECT when absent; COMPOSITE for a checksum of part checksums (multipart). */
+  type?: 'FULL_OBJECT' | 'COMPOSITE';
 }
 
 export interface ObjectMetadata {
@@ -31,6 +65,10 @@ export interface ObjectInfo extends ObjectMetadata {
   etag: string;
   lastModified: Date;
   versionId?: string;
+  /** Object tags; absent or empty = none. */
+  tags?: ObjectTag[];
+  /** The checksum verified when the object was written, if the client sent one. */
+  checksum?: StoredChecksum;
   /** Objects made by multipart upload: the size of each part, in order (GET ?partNumber=N). */
   partSizes?: number[];
 }
@@ -56,6 +94,10 @@ export interface PutObjectInput {
    * (the auth layer uses it for payload-hash / chunk-signature / trailing-checksum verification).
    */
   beforeCommit?: () => Promise<void> | void;
+  /** Tags stored with the object (x-amz-tagging); none when absent. */
+  tags?: ObjectTag[];
+  /** Read after beforeCommit succeeded: the verified checksum to store with the object, if any. */
+  checksum?: () => StoredChecksum | undefined;
 }
 
 /** Inclusive byte range [start, end] already resolved against the object size. */
@@ -98,6 +140,14 @@ export interface Backend {
   headBucket(name: string): Promise<BucketInfo>;
   deleteBucket(name: string): Promise<void>;
   listBuckets(owner?: string): Promise<BucketInfo[]>;
+  /**
+   * Changes a bucket's settings atomically: `change` gets the current settings and returns the new
+   * ones (it may run more than once when a concurrent change wins; it must not have side effects).
+   */
+  updateBucketSettings(
+    name: string,
+    change: (current: BucketSettings) => BucketSettings,
+  ): Promise<BucketInfo>;
 
   putObject(input: PutObjectInput): Promise<PutResult>;
   /**
@@ -113,6 +163,11 @@ export interface Backend {
   /** Deleting a missing key succeeds (S3 semantics); a missing bucket throws NoSuchBucket. */
   deleteObject(bucket: string, key: string): Promise<void>;
   listObjects(input: ListObjectsInput): Promise<ListObjectsResult>;
+  /**
+   * Replaces the tags of the current object (an empty list removes them), as a compare-and-set on
+   * its record: a concurrent overwrite is never undone. Throws NoSuchKey / NoSuchBucket.
+   */
+  setObjectTags(bucket: string, key: string, tags: ObjectTag[]): Promise<ObjectInfo>;
 
   /** Multipart uploads; a backend without them answers NotImplemented. */
   readonly multipart?: MultipartBackend;

@@ -27,12 +27,14 @@ import {
 import type {
   Backend,
   BucketInfo,
+  BucketSettings,
   GetObjectResult,
   ListObjectsInput,
   ListObjectsResult,
   ObjectInfo,
   PutObjectInput,
   PutResult,
+  ObjectTag,
   RangeResolver,
 } from '../types.ts';
 import type { DataPathContext } from './context.ts';
@@ -67,6 +69,7 @@ import {
   shardsOf,
 } from '../../../shared/metadata/records.ts';
 import type {
+  BucketRecord,
   GarbageRecord,
   ObjectRecord,
   RepairRecord,
@@ -196,12 +199,25 @@ function toInfo(key: string, record: ObjectRecord): ObjectInfo {
     versionId: record.versionId,
     ...record.meta,
     ...(record.parts === undefined ? {} : { partSizes: record.parts.map((p) => p.size) }),
+    ...(record.tags === undefined || record.tags.length === 0 ? {} : { tags: record.tags }),
+    ...(record.checksum === undefined ? {} : { checksum: record.checksum }),
   };
 }
 
 function toBucket(name: string, value: Uint8Array): BucketInfo {
   const r = decodeBucketRecord(value);
-  return { name, owner: r.owner, created: new Date(r.created), region: r.region };
+  return {
+    name,
+    owner: r.owner,
+    created: new Date(r.created),
+    region: r.region,
+    ...(r.cors === undefined ? {} : { cors: r.cors }),
+    ...(r.versioning === undefined ? {} : { versioning: r.versioning }),
+  };
+}
+
+function backoff(attempt: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, Math.min(200, 5 * 2 ** attempt) * Math.random()));
 }
 
 function garbageOf(versionId: string, shards: ShardRef[], reason: GarbageRecord['reason']): GarbageRecord {
@@ -307,6 +323,34 @@ class DistributedBackendImpl implements DistributedBackend {
     return out;
   }
 
+  async updateBucketSettings(
+    name: string,
+    change: (current: BucketSettings) => BucketSettings,
+  ): Promise<BucketInfo> {
+    for (let attempt = 0; attempt < COMMIT_ATTEMPTS; attempt++) {
+      const found = await this.db.get(TABLES.buckets, bucketKey(name));
+      if (found === undefined) throw NoSuchBucket(name);
+      const { cors, versioning, ...base } = decodeBucketRecord(found.value);
+      const next = change({
+        ...(cors === undefined ? {} : { cors }),
+        ...(versioning === undefined ? {} : { versioning }),
+      });
+      const record: BucketRecord = {
+        ...base,
+        ...(next.cors === undefined ? {} : { cors: next.cors }),
+        ...(next.versioning === undefined ? {} : { versioning: next.versioning }),
+      };
+      const value = encodeBucketRecord(record);
+      const result = await this.db.batch(
+        [{ kind: 'versionEquals', table: TABLES.buckets, key: bucketKey(name), version: found.version }],
+        [{ kind: 'put', table: TABLES.buckets, key: bucketKey(name), value }],
+      );
+      if (result.ok) return toBucket(name, value);
+      await backoff(attempt);
+    }
+    throw new S3Error('SlowDown', `Too many concurrent changes to bucket ${name}; please retry.`, 503);
+  }
+
   private async requireBucket(name: string): Promise<void> {
     await this.headBucket(name);
   }
@@ -350,6 +394,9 @@ class DistributedBackendImpl implements DistributedBackend {
         chunkSize: ctx.geometry.chunkSize,
         chunks: written.chunks,
       };
+      if (input.tags !== undefined && input.tags.length > 0) record.tags = input.tags;
+      const checksum = input.checksum?.();
+      if (checksum !== undefined) record.checksum = checksum;
       const repairs: BatchOp[] = written.repairs.map((r) => ({
         kind: 'put',
         table: TABLES.repair,
@@ -509,6 +556,32 @@ class DistributedBackendImpl implements DistributedBackend {
       throw error instanceof S3Error ? error : InternalError(error);
     });
     if (!existed) await this.requireBucket(bucket);
+  }
+
+  async setObjectTags(bucket: string, key: string, tags: ObjectTag[]): Promise<ObjectInfo> {
+    const recordKey = objectKey(bucket, key);
+    for (let attempt = 0; attempt < COMMIT_ATTEMPTS; attempt++) {
+      const found = await this.db.get(TABLES.objects, recordKey);
+      if (found === undefined) {
+        await this.requireBucket(bucket);
+        throw NoSuchKey(key);
+      }
+      const { tags: _old, ...rest } = decodeObjectRecord(found.value);
+      const record: ObjectRecord = tags.length === 0 ? rest : { ...rest, tags };
+      // Compare-and-set: a PUT or DELETE that committed since the read fails this batch, and the
+      // next attempt tags whatever is current then.
+      const result = await this.db.batch(
+        [
+          { kind: 'exists', table: TABLES.buckets, key: bucketKey(bucket) },
+          { kind: 'versionEquals', table: TABLES.objects, key: recordKey, version: found.version },
+        ],
+        [{ kind: 'put', table: TABLES.objects, key: recordKey, value: encodeObjectRecord(record) }],
+      );
+      if (result.ok) return toInfo(key, record);
+      if (result.failed === 0) throw NoSuchBucket(bucket);
+      await backoff(attempt);
+    }
+    throw new S3Error('SlowDown', `Too many concurrent writes to ${key}; please retry.`, 503);
   }
 
   async listObjects(input: ListObjectsInput): Promise<ListObjectsResult> {

@@ -39,6 +39,8 @@ import {
 import type {
   Backend,
   BucketInfo,
+  BucketSettings,
+  ObjectTag,
   GetObjectResult,
   ListObjectsInput,
   ListObjectsResult,
@@ -72,9 +74,11 @@ interface StoredObject {
   contentLanguage?: string;
   cacheControl?: string;
   expires?: string;
+  tags?: ObjectInfo['tags'];
+  checksum?: ObjectInfo['checksum'];
 }
 
-interface StoredBucket {
+interface StoredBucket extends BucketSettings {
   name: string;
   owner: string;
   created: string;
@@ -229,6 +233,7 @@ export class FilesystemBackend implements Backend {
       owner: stored.owner,
       created: new Date(stored.created),
       region: stored.region,
+      ...settingsOf(stored),
     };
     return { info };
   }
@@ -319,6 +324,27 @@ export class FilesystemBackend implements Backend {
     return result;
   }
 
+  async updateBucketSettings(
+    name: string,
+    change: (current: BucketSettings) => BucketSettings,
+  ): Promise<BucketInfo> {
+    return this.bucketLocks.run(name, async () => {
+      const loaded = await this.requireBucket(name);
+      const { info: current } = loaded;
+      const info: BucketInfo = {
+        name: current.name,
+        owner: current.owner,
+        created: current.created,
+        region: current.region,
+        ...settingsOf(change(settingsOf(current))),
+      };
+      const record: StoredBucket = { ...info, created: info.created.toISOString() };
+      await writeFileAtomic(this.tempPath(), join(this.bucketDir(name), BUCKET_FILE), JSON.stringify(record));
+      loaded.info = info;
+      return info;
+    });
+  }
+
   // ---- objects -------------------------------------------------------------------------------
 
   /** `assembled`: a completed multipart upload (its ETag and part sizes are recorded instead of the MD5). */
@@ -359,6 +385,7 @@ export class FilesystemBackend implements Backend {
           ...input.metadata,
           ...(assembled === undefined ? {} : { partSizes: assembled.partSizes }),
         };
+        withTagsAndChecksum(info, input.tags, input.checksum?.());
         // Data and metadata reach the disk in one round of (parallel) fsyncs.
         const meta = await open(metaTemp, 'wx', 0o644);
         try {
@@ -443,10 +470,61 @@ export class FilesystemBackend implements Backend {
     if (removed.versionId !== undefined) await unlink(paths.data(removed.versionId)).catch(() => undefined);
   }
 
+  async setObjectTags(bucket: string, key: string, tags: ObjectTag[]): Promise<ObjectInfo> {
+    await this.requireBucket(bucket);
+    const paths = this.objectPaths(bucket, key);
+    // The key lock keeps PUT and DELETE commits of this key out until the new metadata is in place.
+    return this.keyLocks.run(`${bucket}\0${key}`, async () => {
+      const current = (await this.requireIndex(bucket)).get(key);
+      if (current === undefined) throw NoSuchKey(key);
+      const updated = withTagsAndChecksum({ ...current }, tags, current.checksum);
+      const temp = this.tempPath();
+      try {
+        const handle = await open(temp, 'wx', 0o644);
+        try {
+          await handle.writeFile(JSON.stringify(toStored(updated as ObjectInfo & { versionId: string })));
+          await handle.sync();
+        } finally {
+          await handle.close();
+        }
+        await this.bucketLocks.run(bucket, async () => {
+          const live = await this.requireBucket(bucket);
+          await rename(temp, paths.meta);
+          (await this.indexOf(bucket, live)).set(updated);
+        });
+      } catch (error) {
+        await unlink(temp).catch(() => undefined);
+        throw error;
+      }
+      await this.dirSyncer.sync(paths.dir);
+      return updated;
+    });
+  }
+
   async listObjects(input: ListObjectsInput): Promise<ListObjectsResult> {
     const index = await this.requireIndex(input.bucket);
     return index.list(input.prefix, input.delimiter, input.after, input.maxKeys);
   }
+}
+
+function settingsOf(source: BucketSettings): BucketSettings {
+  const settings: BucketSettings = {};
+  if (source.cors !== undefined) settings.cors = source.cors;
+  if (source.versioning !== undefined) settings.versioning = source.versioning;
+  return settings;
+}
+
+/** Sets (or clears, when empty/undefined) the tags and checksum of an object's metadata. */
+function withTagsAndChecksum<T extends ObjectInfo>(
+  info: T,
+  tags: ObjectTag[] | undefined,
+  checksum: ObjectInfo['checksum'],
+): T {
+  if (tags !== undefined && tags.length > 0) info.tags = tags;
+  else delete info.tags;
+  if (checksum !== undefined) info.checksum = checksum;
+  else delete info.checksum;
+  return info;
 }
 
 function processAlive(pid: number): boolean {
