@@ -4,8 +4,10 @@ import { S3dbError } from './errors.ts';
 import type { ApplyItem, Fsm } from './fsm.ts';
 import type { RaftLogStorage } from './log-storage.ts';
 import {
+  ConfChangeInProgressError,
   NotLeaderError,
   ProposalDroppedError,
+  RaftUsageError,
   RaftNode,
   decodeConfChange,
   decodeMessage,
@@ -262,6 +264,27 @@ export class RaftDriver {
     await this.waitForIndex(index);
   }
 
+  /**
+   * Hands leadership to `to` (a voter) and resolves once this node knows another leader; rejects with Timeout
+   * if that did not happen within two election timeouts (the core abandons a transfer after one).
+   */
+  async transferLeadership(to: NodeId): Promise<void> {
+    if (this.stopped) throw new S3dbError('Stopped', 'node is stopping');
+    try {
+      this.node.transferLeadership(to);
+    } catch (e) {
+      throw this.translate(e);
+    }
+    this.schedule();
+    const deadline = Date.now() + 2 * this.timings.electionTick * this.timings.tickMs + 500;
+    while (Date.now() < deadline && !this.stopped) {
+      if (this.leader !== this.opts.id && this.leader !== 0) return;
+      await new Promise((r) => setTimeout(r, this.timings.tickMs / 2));
+    }
+    if (this.leader !== this.opts.id && this.leader !== 0) return;
+    throw new S3dbError('Timeout', `leadership transfer to node ${to} did not complete`);
+  }
+
   private waitForIndex(index: number): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.track(index, { resolve: () => resolve(), reject });
@@ -288,6 +311,9 @@ export class RaftDriver {
       return Object.assign(err, { leaderId: e.leaderId });
     }
     if (e instanceof ProposalDroppedError) return new S3dbError('NoLeader', e.message);
+    if (e instanceof ConfChangeInProgressError)
+      return new S3dbError('NoLeader', `${e.message}; retry once it is applied`);
+    if (e instanceof RaftUsageError) return new S3dbError('InvalidRequest', e.message);
     return e instanceof Error ? e : new Error(String(e));
   }
 

@@ -130,6 +130,24 @@ export async function startS3dbNode(opts: S3dbNodeOptions): Promise<S3dbNodeHand
     if (driver.status().voters.includes(req.id)) return;
     await driver.proposeConfChange({ type: 'addNode', nodeId: req.id });
   };
+  const removeMember = async (id: number): Promise<boolean> => {
+    const st = driver.status();
+    if (!st.voters.includes(id)) return false;
+    if (id === opts.id) {
+      // Hand leadership to the most up-to-date other voter first; the new leader then removes this node.
+      const others = st.progress.filter((p) => p.id !== opts.id).sort((a, b) => b.match - a.match);
+      const target = others[0];
+      if (!target) throw new S3dbError('InvalidRequest', 'cannot remove the last voter');
+      await driver.transferLeadership(target.id);
+      throw Object.assign(new S3dbError('NotLeader', `node ${opts.id} handed leadership to ${target.id}`), {
+        leaderId: driver.leaderId,
+      });
+    }
+    await driver.proposeConfChange({ type: 'removeNode', nodeId: id });
+    await driver.propose({ type: 'delete', table: MEMBERS_TABLE, key: memberKey(id) });
+    log(`s3db node ${opts.id}: removed member ${id}`);
+    return true;
+  };
   const api = new ApiServer({
     bindHost: self.host,
     port: self.port,
@@ -140,6 +158,7 @@ export async function startS3dbNode(opts: S3dbNodeOptions): Promise<S3dbNodeHand
     members,
     nodeId: opts.id,
     join: addMember,
+    remove: removeMember,
     ...(opts.maxBodyBytes ? { maxBodyBytes: opts.maxBodyBytes } : {}),
   });
   const httpPort = await api.listen();

@@ -230,6 +230,16 @@ export class S3dbClient {
     }
   }
 
+  /**
+   * Removes member `id` from the Raft configuration (through the log; the leader hands leadership over first
+   * if it is the one removed). `removed` is false when it was not a voter. Stop the removed process afterwards.
+   */
+  async removeMember(id: number): Promise<{ removed: boolean; voters: number[] }> {
+    const body = Buffer.from(JSON.stringify({ id }));
+    const a = await this.call('POST', '/v1/remove', '', body, 'write', [200]);
+    return JSON.parse(a.body.toString()) as { removed: boolean; voters: number[] };
+  }
+
   async leader(): Promise<{ id: number; http: string; raft: string }> {
     const a = await this.call('GET', '/v1/leader', '', EMPTY, 'read', [200]);
     return JSON.parse(a.body.toString()) as { id: number; http: string; raft: string };

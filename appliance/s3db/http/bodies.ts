@@ -38,6 +38,9 @@ const joinBody = z.object({
 
 export type JoinRequest = z.infer<typeof joinBody>;
 
+const removeBody = z.object({ id: z.number().int().positive() });
+export type RemoveRequest = z.infer<typeof removeBody>;
+
 function parseJson(body: Uint8Array): unknown {
   try {
     return JSON.parse(Buffer.from(body).toString('utf8'));
@@ -89,6 +92,12 @@ export function parseBatchBody(body: Uint8Array): Command {
 
 export function parseJoinBody(body: Uint8Array): JoinRequest {
   const parsed = joinBody.safeParse(parseJson(body));
+  if (!parsed.success) throw schemaError(parsed.error);
+  return parsed.data;
+}
+
+export function parseRemoveBody(body: Uint8Array): RemoveRequest {
+  const parsed = removeBody.safeParse(parseJson(body));
   if (!parsed.success) throw schemaError(parsed.error);
   return parsed.data;
 }

@@ -38,10 +38,11 @@ export type ApiRoute =
   | { op: 'batch' }
   | { op: 'leader' }
   | { op: 'join' }
+  | { op: 'remove' }
   | { op: 'status' }
   | { op: 'health' };
 
-export const WRITE_OPS = new Set<ApiRoute['op']>(['put', 'delete', 'batch', 'join']);
+export const WRITE_OPS = new Set<ApiRoute['op']>(['put', 'delete', 'batch', 'join', 'remove']);
 
 function userTable(segment: string): string {
   let table: string;
@@ -88,6 +89,10 @@ export function parseRoute(method: string, rawPath: string, rawQuery: string): A
     if (action === 'join') {
       methodMust(method, 'POST', rawPath);
       return { op: 'join' };
+    }
+    if (action === 'remove') {
+      methodMust(method, 'POST', rawPath);
+      return { op: 'remove' };
     }
     if (action === 'batch') {
       methodMust(method, 'POST', rawPath);

@@ -8,7 +8,7 @@ import { S3dbError, httpStatusOf } from '../errors.ts';
 import type { Fsm } from '../fsm.ts';
 import { toHex } from '../keys.ts';
 import type { MemberDirectory } from '../members.ts';
-import { parseBatchBody, parseJoinBody } from './bodies.ts';
+import { parseBatchBody, parseJoinBody, parseRemoveBody } from './bodies.ts';
 import type { JoinRequest } from './bodies.ts';
 import { WRITE_OPS, parseRoute, parseSessionTag } from './routes.ts';
 import type { ApiRoute } from './routes.ts';
@@ -28,6 +28,11 @@ export interface ApiServerOptions {
   nodeId: number;
   /** Adds a member (leader only): records its addresses and proposes the configuration change. */
   join: (req: JoinRequest) => Promise<void>;
+  /**
+   * Removes a voter through the log (leader only; a leader asked to remove itself hands leadership over first
+   * and throws NotLeader, so the request is forwarded to the new leader). Resolves false if it was no voter.
+   */
+  remove: (id: number) => Promise<boolean>;
   maxBodyBytes?: number;
 }
 
@@ -319,6 +324,11 @@ export class ApiServer {
       case 'join':
         await this.opts.join(parseJoinBody(body));
         return json(200, { joined: true, members: this.opts.members.all() });
+      case 'remove': {
+        const { id } = parseRemoveBody(body);
+        const removed = await this.opts.remove(id);
+        return json(200, { removed, voters: driver.status().voters });
+      }
       case 'get': {
         if (!route.stale) await driver.linearizableBarrier();
         const v = await fsm.get(route.table, route.key);
