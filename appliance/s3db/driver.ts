@@ -66,7 +66,17 @@ export interface DriverOptions {
   onLeaderChange?: (leaderId: NodeId, role: Role) => void;
   /** Unrecoverable storage failure: the node must stop (it can no longer keep Raft's promises). */
   onFatal?: (err: unknown) => void;
+  /**
+   * Bootstrap leader hint (`leader = true` in [[db]]): on a fresh bootstrap this node campaigns at once and
+   * again every few ticks until some leader is known, so it normally wins the first election. Only liveness
+   * depends on it: Raft's safety holds whoever campaigns when.
+   */
+  campaignFirst?: boolean;
 }
+
+/** Ticks between the hinted node's campaigns, and how long it keeps trying (in election timeouts). */
+const HINT_CAMPAIGN_EVERY_TICKS = 3;
+const HINT_CAMPAIGN_ELECTIONS = 3;
 
 interface QueuedCommand {
   command: Command;
@@ -141,7 +151,16 @@ export class RaftDriver {
   }
 
   start(): void {
+    let hintTicks = this.opts.campaignFirst ? 0 : -1;
+    const hintLimit = HINT_CAMPAIGN_ELECTIONS * this.timings.electionTick;
+    if (hintTicks === 0) this.node.campaign();
     this.ticker = setInterval(() => {
+      if (hintTicks >= 0) {
+        hintTicks++;
+        if (this.leader !== 0 || hintTicks > hintLimit) hintTicks = -1;
+        else if (hintTicks % HINT_CAMPAIGN_EVERY_TICKS === 0 && this.node.status().role !== 'candidate')
+          this.node.campaign(); // a pre-vote round again (no term change); never cut a real election short
+      }
       this.node.tick();
       if (this.parkedReads.length > 0) {
         this.queuedReads.push(...this.parkedReads);

@@ -35,6 +35,8 @@ export interface S3dbNodeOptions {
   join?: boolean;
   self?: S3dbMember;
   timings?: Partial<RaftTimings>;
+  /** This member is the `leader = true` bootstrap hint of [[db]]: it campaigns first at a fresh bootstrap. */
+  bootstrapLeader?: boolean;
   maxBodyBytes?: number;
   log?: (line: string) => void;
 }
@@ -83,9 +85,14 @@ export async function startS3dbNode(opts: S3dbNodeOptions): Promise<S3dbNodeHand
   const wire: { transport?: RaftTransport } = {};
   let resolveFatal: (e: unknown) => void = () => {};
   const fatal = new Promise<unknown>((r) => (resolveFatal = r));
+  const freshBootstrap =
+    !join && initial.entries.length === 0 && !initial.snapshot && initial.hardState.term === 0;
+  if (opts.bootstrapLeader && freshBootstrap)
+    log(`s3db node ${opts.id}: bootstrap leader hint: campaigning first`);
   const driver = new RaftDriver({
     id: opts.id,
     peers: founders,
+    campaignFirst: (opts.bootstrapLeader ?? false) && freshBootstrap,
     storage,
     fsm,
     initial,
@@ -300,6 +307,7 @@ export async function startS3dbNodeFromConfig(
     credentials: { accessKeyId: me.accessKeyId, secretAccessKey: me.secretAccessKey },
     region: config.region,
     tls: await dbNodeTls(config, id),
+    bootstrapLeader: me.leader,
   };
   if (extra.timings) opts.timings = extra.timings;
   if (extra.join !== undefined) opts.join = extra.join;

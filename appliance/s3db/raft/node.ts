@@ -59,6 +59,11 @@ export class RaftNode implements RaftNodeApi {
     this.raft.transferLeadership(to);
   }
 
+  /** Starts an election now (pre-vote first when enabled), like an election timeout would. No-op on a leader. */
+  campaign(): void {
+    this.raft.campaignNow();
+  }
+
   compact(index: number, snapshotData: Uint8Array): Snapshot {
     return this.raft.compact(index, snapshotData);
   }

@@ -700,6 +700,13 @@ export class Raft {
     return index;
   }
 
+  /** An election now, as on an election timeout (the driver's bootstrap leader hint). */
+  campaignNow(): void {
+    if (this.role === 'leader' || !this.promotable()) return;
+    this.electionElapsed = 0;
+    this.campaign(this.preVote ? 'preElection' : 'election');
+  }
+
   transferLeadership(to: NodeId): void {
     if (this.role !== 'leader') throw new NotLeaderError(this.lead);
     if (to === this.id) return;

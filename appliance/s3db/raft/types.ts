@@ -266,6 +266,8 @@ export interface RaftNodeApi {
   /** Linearizable read request; the answer arrives as a ReadState with the same ctx (which must be unique). */
   readIndex(requestCtx: Uint8Array): void;
   transferLeadership(to: NodeId): void;
+  /** Campaign now (as on an election timeout); ignored by a leader or a non-voter. */
+  campaign(): void;
   /** Driver took an FSM snapshot at `index` (<= applied): the core drops log entries <= index and returns the
    * snapshot for the driver to persist (after which it may delete persisted entries <= index). */
   compact(index: number, snapshotData: Uint8Array): Snapshot;

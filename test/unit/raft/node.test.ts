@@ -414,3 +414,15 @@ test('a follower acks and commits only what the append proved to match, not its 
   );
   n.advance(rd);
 });
+
+test('campaign(): a follower starts an election at once (bootstrap hint); a leader ignores it', () => {
+  const c = new TestCluster([1, 2, 3]);
+  c.node(3).raft.campaign();
+  c.process(3);
+  c.deliverAll();
+  assert.deepEqual(c.leaders(), [3]);
+  const term = c.node(3).raft.status().term;
+  c.node(3).raft.campaign();
+  assert.equal(c.node(3).raft.status().term, term);
+  assert.deepEqual(c.leaders(), [3]);
+});

@@ -31,7 +31,7 @@ class Cluster {
     readonly timings: Partial<RaftTimings>,
   ) {}
 
-  async start(id: number, peers: number[]): Promise<Member> {
+  async start(id: number, peers: number[], campaignFirst = false): Promise<Member> {
     const storage = await RaftLogStorage.open(join(this.dir, `n${id}`, 'raft'));
     const fsm = await Fsm.open(join(this.dir, `n${id}`, 'fsm'));
     const initial = await storage.load();
@@ -42,6 +42,7 @@ class Cluster {
       fsm,
       initial,
       timings: this.timings,
+      campaignFirst,
       send: (to, payload) => {
         if (this.down.has(to) || this.down.has(id)) return;
         const target = this.members.get(to);
@@ -134,5 +135,21 @@ test('snapshots compact the log and a node that missed them catches up by snapsh
   } finally {
     await c.stopAll();
     await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('the bootstrap leader hint: the hinted founding member wins the first election', async () => {
+  for (const hinted of [2, 3]) {
+    const dir = await mkdtemp(join(tmpdir(), 's3db-drv-'));
+    // Election timeouts (0.5–1 s) longer than the skew of opening three LevelDBs one after the other.
+    const c = new Cluster(dir, { ...FAST, electionTick: 50 });
+    try {
+      for (const id of [1, 2, 3]) await c.start(id, [1, 2, 3], id === hinted);
+      const leader = await c.leader();
+      assert.equal(leader, c.members.get(hinted), `node ${hinted} leads`);
+    } finally {
+      await c.stopAll();
+      await rm(dir, { recursive: true, force: true });
+    }
   }
 });
