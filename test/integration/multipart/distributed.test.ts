@@ -1,7 +1,9 @@
 // Multipart upload and copy against the distributed backend: 3 s3db nodes and 5 appliances as real
 // `s3d` processes (RS(3,2)), the gateway in this process, a garbage worker run on demand so the tests
 // can check that aborted, replaced, unused and superseded parts leave no shard behind.
-// Ports come from 36000–36999.
+// Ports come from 36000–36999. Chunks are shrunk to 960 KiB (5 stripes) so that 5 MiB parts span
+// several chunks and the copy of an object larger than one chunk stays small; MULTIPART_BIG=1 keeps
+// production chunks (32 MiB) and copies a 33 MiB object instead (slow on a shared 2-core machine).
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -102,7 +104,12 @@ defineMultipartSuite('distributed', async () => {
     );
     await Promise.all(members.map((m) => m.start()));
 
-    const backend = await createDistributedBackend(config, { readTimeoutMs: 5000, writeTimeoutMs: 20_000 });
+    const big = process.env.MULTIPART_BIG === '1';
+    const backend = await createDistributedBackend(config, {
+      readTimeoutMs: 5000,
+      writeTimeoutMs: 20_000,
+      ...(big ? {} : { maxChunkSize: 1024 * 1024 }),
+    });
     const gateway = await startGatewayServer({
       backend,
       credentials: config.auth,
@@ -136,9 +143,10 @@ defineMultipartSuite('distributed', async () => {
       alice: client(ACCOUNTS.alice),
       bob: client(ACCOUNTS.bob),
       aliceReadOnly: client(ACCOUNTS.aliceReadOnly),
-      bigCopyBytes: 33 * 1024 * 1024,
+      bigCopyBytes: big ? 33 * 1024 * 1024 : 3 * 1024 * 1024 + 5,
       shards: {
-        perChunk: 5,
+        shardsPerChunk: 5,
+        chunkBytes: big ? 170 * 3 * 65536 : 5 * 3 * 65536,
         async collect() {
           for (let pass = 0; pass < 200; pass++) {
             if ((await backend.garbageRecords(10)).length === 0) return;
