@@ -116,11 +116,29 @@ describe('real S3 clients against an s3d dev cluster', () => {
       const work = join(dir, 'aws-s3');
       await mkdir(work);
       ok(await aws(['s3', 'mb', 's3://aws-bucket']), 'aws s3 mb');
-      const files = { 'small.txt': randomBytes(1234), 'five.bin': randomBytes(5 * MiB + 17) };
+      // twenty.bin is above aws cli's 8 MiB multipart threshold: three parts, the last one short.
+      const files = {
+        'small.txt': randomBytes(1234),
+        'five.bin': randomBytes(5 * MiB + 17),
+        'twenty.bin': randomBytes(20 * MiB + 3),
+      };
       for (const [name, data] of Object.entries(files)) {
         await writeFile(join(work, name), data);
         ok(await aws(['s3', 'cp', join(work, name), `s3://aws-bucket/dir/${name}`]), `aws s3 cp up ${name}`);
       }
+      const head = JSON.parse(
+        ok(await aws(['s3api', 'head-object', '--bucket', 'aws-bucket', '--key', 'dir/twenty.bin']), 'head'),
+      ) as { ETag: string; ContentLength: number };
+      assert.match(head.ETag, /^"[0-9a-f]{32}-3"$/, 'a multipart ETag of three parts');
+      assert.equal(head.ContentLength, 20 * MiB + 3);
+      // Server-side copy (CopyObject), then the copy downloads like the original.
+      ok(
+        await aws(['s3', 'cp', 's3://aws-bucket/dir/twenty.bin', 's3://aws-bucket/copies/twenty.bin']),
+        'aws s3 cp s3 -> s3',
+      );
+      const copied = join(work, 'copied-twenty.bin');
+      ok(await aws(['s3', 'cp', 's3://aws-bucket/copies/twenty.bin', copied]), 'aws s3 cp down the copy');
+      assert.equal(sha256(await readFile(copied)), sha256(files['twenty.bin']), 'copy round trip');
       for (const [name, data] of Object.entries(files)) {
         const back = join(work, `back-${name}`);
         ok(await aws(['s3', 'cp', `s3://aws-bucket/dir/${name}`, back]), `aws s3 cp down ${name}`);
@@ -276,13 +294,16 @@ describe('real S3 clients against an s3d dev cluster', () => {
       );
       const s3cmd = (args: string[]): Promise<Result> => run('s3cmd', ['-c', cfg, ...args], cleanEnv());
       ok(await s3cmd(['mb', 's3://cmd-bucket']), 's3cmd mb');
-      const files = { 'one.txt': randomBytes(777), 'big.bin': randomBytes(3 * MiB + 5) };
+      const files = {
+        'one.txt': randomBytes(777),
+        'big.bin': randomBytes(3 * MiB + 5),
+        'multi.bin': randomBytes(12 * MiB + 9),
+      };
       for (const [name, data] of Object.entries(files)) {
         await writeFile(join(work, name), data);
-        ok(
-          await s3cmd(['put', '--disable-multipart', join(work, name), `s3://cmd-bucket/p/${name}`]),
-          `s3cmd put ${name}`,
-        );
+        // multi.bin goes up in 5 MiB parts (multipart upload); the others in one PUT.
+        const mode = name === 'multi.bin' ? ['--multipart-chunk-size-mb=5'] : ['--disable-multipart'];
+        ok(await s3cmd(['put', ...mode, join(work, name), `s3://cmd-bucket/p/${name}`]), `s3cmd put ${name}`);
       }
       for (const [name, data] of Object.entries(files)) {
         const back = join(work, `back-${name}`);
