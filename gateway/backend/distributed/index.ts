@@ -307,6 +307,7 @@ class DistributedBackendImpl implements DistributedBackend {
     if (found === undefined) throw NoSuchBucket(name);
     const one = await this.db.scan(TABLES.objects, { prefix: objectKey(name, ''), limit: 1 });
     if (one.items.length > 0) throw BucketNotEmpty(name);
+    if (await this.multipart.hasUploads(name)) throw BucketNotEmpty(name);
     const result = await this.db.batch(
       [{ kind: 'versionEquals', table: TABLES.buckets, key: bucketKey(name), version: found.version }],
       [{ kind: 'delete', table: TABLES.buckets, key: bucketKey(name) }],

@@ -208,6 +208,12 @@ export class DistributedMultipart implements MultipartBackend {
     return out;
   }
 
+  /** Whether the bucket has uploads in progress (DeleteBucket refuses then: their parts hold shards). */
+  async hasUploads(bucket: string): Promise<boolean> {
+    const page = await this.db.scan(TABLES.uploads, { prefix: objectKey(bucket, ''), limit: 1 });
+    return page.items.length > 0;
+  }
+
   async createMultipartUpload(input: CreateMultipartUploadInput): Promise<MultipartUploadInfo> {
     const id = newUploadId();
     const record: UploadRecord = {

@@ -301,6 +301,7 @@ export class FilesystemBackend implements Backend {
     await this.bucketLocks.run(name, async () => {
       const bucket = await this.requireBucket(name);
       if ((await this.indexOf(name, bucket)).size > 0) throw BucketNotEmpty(name);
+      if (await this.multipart.hasUploads(name)) throw BucketNotEmpty(name);
       const graveyard = this.tempPath();
       await this.dirSyncer.forget(this.bucketDir(name));
       await rename(this.bucketDir(name), graveyard);

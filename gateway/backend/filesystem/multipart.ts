@@ -132,6 +132,16 @@ export class FilesystemMultipart implements MultipartBackend {
     return parts;
   }
 
+  /** Whether the bucket has uploads in progress (DeleteBucket refuses then, as for objects). */
+  async hasUploads(bucket: string): Promise<boolean> {
+    try {
+      return (await readdir(this.uploadsDir(bucket))).length > 0;
+    } catch (error) {
+      if (isErrno(error, 'ENOENT')) return false;
+      throw error;
+    }
+  }
+
   async createMultipartUpload(input: CreateMultipartUploadInput): Promise<MultipartUploadInfo> {
     await this.host.requireBucket(input.bucket);
     const id = randomBytes(16);

@@ -10,6 +10,7 @@ import {
   CopyObjectCommand,
   CreateBucketCommand,
   CreateMultipartUploadCommand,
+  DeleteBucketCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
@@ -404,9 +405,12 @@ export function defineMultipartSuite(name: string, start: () => Promise<Multipar
         afterB.Uploads?.map((u) => u.Key),
         ['c', 'c'],
       );
+      // Uploads in progress keep the bucket from being deleted (their parts hold data).
+      await expectS3Error(s3.send(new DeleteBucketCommand({ Bucket: L })), 409, 'BucketNotEmpty');
       for (const [k, id] of made)
         await s3.send(new AbortMultipartUploadCommand({ Bucket: L, Key: k, UploadId: id }));
       assert.equal((await s3.send(new ListMultipartUploadsCommand({ Bucket: L }))).Uploads, undefined);
+      await s3.send(new DeleteBucketCommand({ Bucket: L }));
     });
 
     it('UploadPartCopy copies ranges of an object into parts, with copy-source conditions', async () => {
