@@ -2,8 +2,43 @@
 // each part is cut into chunks on its own). A range maps to the chunks it touches through the chunks'
 // recorded lengths, then to segments inside each chunk exactly as for a single-PUT object. For records
 // with uniform chunks the plan equals shared/datapath's planRange.
-import { DataPathError, planChunkRange } from '../../../shared/datapath/index.ts';
+import { ReedSolomonCodec } from '../../../shared/erasure/index.ts';
+import { DataPathError, makeGeometry, planChunkRange } from '../../../shared/datapath/index.ts';
 import type { ChunkRangePlan, Geometry, InclusiveRange, RangePlan } from '../../../shared/datapath/index.ts';
+
+/**
+ * Per-chunk geometry and codec: a manifest's parts may have been written with different RS schemes
+ * (the cluster's scheme changed during the upload). One instance per scheme, made on first use.
+ */
+export function chunkSchemes(record: {
+  segmentSize: number;
+  chunkSize: number;
+  chunks: readonly { k: number; m: number }[];
+}): { geometry(chunkIndex: number): Geometry; codec(chunkIndex: number): ReedSolomonCodec } {
+  const made = new Map<string, { geometry: Geometry; codec?: ReedSolomonCodec }>();
+  const entry = (chunkIndex: number): { geometry: Geometry; codec?: ReedSolomonCodec } => {
+    const chunk = record.chunks[chunkIndex];
+    if (chunk === undefined) throw new DataPathError('BAD_RANGE', `chunk ${chunkIndex} is not in the record`);
+    const name = `${chunk.k},${chunk.m}`;
+    let found = made.get(name);
+    if (found === undefined) {
+      const scheme = { k: chunk.k, m: chunk.m };
+      found = {
+        geometry: makeGeometry(scheme, { segmentSize: record.segmentSize, maxChunkSize: record.chunkSize }),
+      };
+      made.set(name, found);
+    }
+    return found;
+  };
+  return {
+    geometry: (i) => entry(i).geometry,
+    codec: (i) => {
+      const found = entry(i);
+      found.codec ??= new ReedSolomonCodec(found.geometry.scheme);
+      return found.codec;
+    },
+  };
+}
 
 /** Offset of each chunk's first byte in the object (chunk lengths in record order). */
 export function chunkOffsets(lengths: readonly number[]): number[] {
@@ -32,6 +67,8 @@ export function planRecordRange(
   g: Geometry,
   record: { size: number; chunks: readonly { length: number }[] },
   range?: InclusiveRange,
+  /** Geometry of chunk i when chunks differ in RS scheme (default: `g` for every chunk). */
+  geometryOf?: (chunkIndex: number) => Geometry,
 ): RangePlan {
   const size = record.size;
   const first = range?.start ?? 0;
@@ -51,7 +88,7 @@ export function planRecordRange(
     const length = lengths[c] as number;
     const from = Math.max(first, offset) - offset;
     const to = Math.min(last, offset + length - 1) - offset;
-    plans.push(planChunkRange(g, c, length, from, to));
+    plans.push(planChunkRange(geometryOf?.(c) ?? g, c, length, from, to));
   }
   return { offset: first, length: last - first + 1, chunks: plans };
 }

@@ -152,11 +152,12 @@ export function manifestRecord(
 ): ObjectRecord {
   const first = parts[0];
   if (first === undefined) throw new Error('a manifest needs at least one part');
+  // Chunks may differ in RS scheme (and so in chunk size) but never in segment size.
   for (const part of parts)
-    if (part.segmentSize !== first.segmentSize || part.chunkSize !== first.chunkSize)
+    if (part.segmentSize !== first.segmentSize)
       throw new S3Error(
         'InvalidRequest',
-        `Part ${part.partNumber} was stored with another geometry (segment ${part.segmentSize}, chunk ${part.chunkSize}) than part ${first.partNumber}; upload it again.`,
+        `Part ${part.partNumber} was stored with another segment size (${part.segmentSize}) than part ${first.partNumber} (${first.segmentSize}); upload it again.`,
         400,
       );
   const chunks: ChunkRecord[] = parts.flatMap((part) =>
@@ -170,7 +171,7 @@ export function manifestRecord(
     lastModified: now,
     meta: metadataOf(upload.meta),
     segmentSize: first.segmentSize,
-    chunkSize: first.chunkSize,
+    chunkSize: Math.max(...parts.map((p) => p.chunkSize)),
     chunks,
     parts: parts.map((p) => ({ size: p.size, etag: p.etag, chunks: p.chunks.length })),
   };

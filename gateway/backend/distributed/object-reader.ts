@@ -2,10 +2,10 @@
 // range needs from the k data shards; on a failed shard (CRC mismatch, timeout, unreachable, missing)
 // the stripes are rebuilt from k readable shards, parity included. Chunks are read one ahead of the
 // consumer (bounded memory: the chunk being sent and the next one).
-import { ReedSolomonCodec } from '../../../shared/erasure/index.ts';
+import type { ReedSolomonCodec } from '../../../shared/erasure/index.ts';
 import type { FetchedShard } from '../../../shared/shard-client/index.ts';
 import { decodeStripe, makeGeometry, sliceChunk } from '../../../shared/datapath/index.ts';
-import { planRecordRange } from './multipart-range.ts';
+import { chunkSchemes, planRecordRange } from './multipart-range.ts';
 import type { ChunkRangePlan, Geometry, InclusiveRange } from '../../../shared/datapath/index.ts';
 import { S3Error } from '../../errors.ts';
 import { timeoutFor } from './context.ts';
@@ -52,14 +52,15 @@ export function readObject(
   if (record.size === 0) return { first: Promise.resolve(), body: (async function* () {})() };
   const geometry = geometryOf(record);
   // Through the recorded chunk lengths: multipart manifests have chunks of varying length.
-  const plan = planRecordRange(geometry, record, options.range);
-  const codec = new ReedSolomonCodec(geometry.scheme);
+  // Per chunk scheme too: a manifest's parts may differ in RS scheme.
+  const schemes = chunkSchemes(record);
+  const plan = planRecordRange(geometry, record, options.range, schemes.geometry);
   const read = (i: number): Promise<Buffer[]> => {
     const chunkPlan = plan.chunks[i] as ChunkRangePlan;
     const location = shardLocation(record, chunkPlan.chunkIndex);
     const promise = readChunk(
       ctx,
-      codec,
+      schemes.codec(chunkPlan.chunkIndex),
       { versionId: Buffer.from(location.versionId, 'hex'), chunkIndex: location.chunkIndex },
       record.chunks[chunkPlan.chunkIndex] as ChunkRecord,
       chunkPlan,

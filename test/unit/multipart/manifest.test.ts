@@ -15,7 +15,7 @@ import {
   shardsOf,
 } from '../../../shared/metadata/records.ts';
 import type { ChunkRecord, PartRecord } from '../../../shared/metadata/records.ts';
-import { planRecordRange } from '../../../gateway/backend/distributed/multipart-range.ts';
+import { chunkSchemes, planRecordRange } from '../../../gateway/backend/distributed/multipart-range.ts';
 import { garbageOps, manifestRecord, partShards } from '../../../gateway/backend/distributed/multipart.ts';
 import { newUploadId, partKey, uploadKey, uploadKeyParts } from '../../../shared/metadata/keys.ts';
 
@@ -35,10 +35,17 @@ async function encodePart(
       yield data;
     })(),
   )) {
-    if (stripe.stripeIndex === 0) shards[stripe.chunkIndex] = Array.from({ length: 3 }, () => []);
+    const { k, m } = geometry.scheme;
+    if (stripe.stripeIndex === 0) shards[stripe.chunkIndex] = Array.from({ length: k + m }, () => []);
     stripe.segments.forEach((s, j) => (shards[stripe.chunkIndex] as Buffer[][])[j]?.push(Buffer.from(s)));
     if (stripe.lastInChunk && stripe.chunk !== undefined)
-      chunks.push({ length: stripe.chunk.length, k: 2, m: 1, epoch: 0, nodes: ['1', '2', '3'] });
+      chunks.push({
+        length: stripe.chunk.length,
+        k,
+        m,
+        epoch: 0,
+        nodes: Array.from({ length: k + m }, (_, j) => String(j + 1)),
+      });
     stripe.release();
   }
   return { chunks, shards };
@@ -63,8 +70,13 @@ describe('multipart manifests', () => {
   it('reads any range of a manifest byte for byte, touching only the chunks it overlaps', async () => {
     const sizes = [100, 48, 1, 97];
     const datas = sizes.map((n) => randomBytes(n));
-    const encoded = await Promise.all(datas.map((d) => encodePart(g, d)));
-    const parts = encoded.map((e, i) => part(i + 1, e.chunks, sizes[i] as number));
+    // Part 2 was written after the cluster moved to RS(3,1): other stripes, other chunk size.
+    const g3 = makeGeometry({ k: 3, m: 1 }, { segmentSize: 8, maxChunkSize: 50 });
+    const encoded = await Promise.all(datas.map((d, i) => encodePart(i === 1 ? g3 : g, d)));
+    const parts = encoded.map((e, i) => ({
+      ...part(i + 1, e.chunks, sizes[i] as number),
+      chunkSize: (i === 1 ? g3 : g).chunkSize,
+    }));
     const record = manifestRecord(
       hex(7),
       { meta: { contentType: 'x', userMetadata: {} } },
@@ -79,7 +91,7 @@ describe('multipart manifests', () => {
     fc.assert(
       fc.property(fc.nat(whole.length - 1), fc.nat(whole.length - 1), (a, b) => {
         const range = { start: Math.min(a, b), end: Math.max(a, b) };
-        const plan = planRecordRange(g, record, range);
+        const plan = planRecordRange(g, record, range, chunkSchemes(record).geometry);
         const bytes = Buffer.concat(
           plan.chunks.flatMap((c) =>
             sliceChunk(c, (j, s) => (segments[c.chunkIndex] as Buffer[][])[j]?.[s] as Buffer),
