@@ -1,10 +1,12 @@
 import { Level } from 'level';
-import { ByteReader, ByteWriter } from './bytes.ts';
+import { ByteWriter } from './bytes.ts';
 import type { Command, CommandResult } from './command.ts';
 import { decodeResult, encodeResult } from './command.ts';
 import { S3dbError } from './errors.ts';
 import { bytesEqual, metaKey, prefixUpperBound, storageKey, tablePrefix, validateTable } from './keys.ts';
 import { SessionTable, decodeSessionRecord, encodeSessionRecord } from './sessions.ts';
+import { SNAPSHOT_MAGIC, readSnapshotRecords, writeSnapshotFile } from './snapshot-file.ts';
+import type { SnapshotRef } from './snapshot-file.ts';
 import type { SessionLimits } from './sessions.ts';
 
 export interface StoredValue {
@@ -48,7 +50,6 @@ const sessionKey = (clientHex: string): Uint8Array =>
 export const DEFAULT_SCAN_LIMIT = 1000;
 export const MAX_SCAN_LIMIT = 10000;
 const APPLIED = metaKey('applied');
-const SNAPSHOT_MAGIC = 0x53334442; // "S3DB"
 
 function encodeStored(value: Uint8Array, version: number): Uint8Array {
   const out = new Uint8Array(8 + value.length);
@@ -296,7 +297,7 @@ export class Fsm {
     return { items, truncated };
   }
 
-  /** The whole state as one byte string (applied index + every key/value). */
+  /** The whole state as one byte string (applied index + every key/value). Small states and tests only. */
   async snapshot(): Promise<{ index: number; data: Uint8Array }> {
     await this.writeChain;
     const w = new ByteWriter(1 << 16);
@@ -309,17 +310,30 @@ export class Fsm {
     return { index, data: w.finish() };
   }
 
-  /** Replaces the whole state with a snapshot taken by `snapshot()`. */
-  async restore(data: Uint8Array): Promise<number> {
-    const r = new ByteReader(data);
-    if (r.u32() !== SNAPSHOT_MAGIC) throw new S3dbError('Internal', 'not an s3db snapshot');
-    const index = r.u64();
+  /**
+   * Writes the state at the applied index to a snapshot file in `dir` in bounded memory (LevelDB's iterator
+   * reads one consistent version while applies go on) and returns its reference.
+   */
+  async snapshotToFile(dir: string): Promise<SnapshotRef> {
+    await this.writeChain;
+    const index = this.applied;
+    const it = this.db.iterator({ gte: new Uint8Array([1]) });
+    return writeSnapshotFile(dir, index, it);
+  }
+
+  /** Replaces the whole state with a snapshot: a file path, or the bytes of `snapshot()`. Returns its index. */
+  async restore(source: string | Uint8Array): Promise<number> {
+    const records = readSnapshotRecords(source);
+    const head = await records.next();
+    if (head.done || !('index' in head.value)) throw new S3dbError('Internal', 'not an s3db snapshot');
+    const index = head.value.index;
     await this.writeChain;
     this.inflight.clear();
     await this.db.clear();
     let batch = this.db.batch();
-    while (r.u8() === 1) {
-      batch.put(r.bytes(), r.bytes());
+    for await (const rec of records) {
+      if (!('key' in rec)) continue;
+      batch.put(rec.key, rec.value);
       if (batch.length >= 1000) {
         await batch.write();
         batch = this.db.batch();

@@ -7,7 +7,7 @@ import https from 'node:https';
 import type { ClusterConfig } from '../../shared/config/index.ts';
 import { isDevMode } from '../../shared/config/index.ts';
 import { ensureClusterCertificates, loadTlsIdentity } from '../../shared/tls/index.ts';
-import { RaftDriver } from './driver.ts';
+import { RaftDriver, snapshotSource } from './driver.ts';
 import type { RaftTimings } from './driver.ts';
 import { S3dbError } from './errors.ts';
 import { Fsm } from './fsm.ts';
@@ -64,12 +64,14 @@ export async function startS3dbNode(opts: S3dbNodeOptions): Promise<S3dbNodeHand
   const members = new MemberDirectory(opts.members);
   members.set(self);
   await mkdir(opts.dataDir, { recursive: true });
+  const snapshotDir = joinPath(opts.dataDir, 'snapshots');
+  await mkdir(snapshotDir, { recursive: true });
   const storage = await RaftLogStorage.open(joinPath(opts.dataDir, 'raft'));
   const fsm = await Fsm.open(joinPath(opts.dataDir, 'fsm'));
   const initial = await storage.load();
   if (initial.snapshot && fsm.appliedIndex < initial.snapshot.metadata.index) {
     // The FSM lost writes newer than the snapshot (e.g. power loss): start from the snapshot.
-    await fsm.restore(initial.snapshot.data);
+    await fsm.restore(snapshotSource(snapshotDir, initial.snapshot.data));
   }
   const loadMembers = async (): Promise<void> => {
     const r = await fsm.scan({ table: MEMBERS_TABLE, limit: 10000 });
@@ -96,6 +98,7 @@ export async function startS3dbNode(opts: S3dbNodeOptions): Promise<S3dbNodeHand
     storage,
     fsm,
     initial,
+    snapshotDir,
     timings: opts.timings ?? {},
     send: (to, payload) => wire.transport?.send(to, payload),
     onApplied: (entries) => {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RaftDriver } from '../../../appliance/s3db/driver.ts';
@@ -26,25 +26,33 @@ interface Member {
 class Cluster {
   members = new Map<number, Member>();
   down = new Set<number>();
+  /** Drops a message when it returns true (after the down check). */
+  dropIf: ((from: number, to: number, payload: Uint8Array) => boolean) | undefined;
   constructor(
     readonly dir: string,
     readonly timings: Partial<RaftTimings>,
+    readonly stream: { chunkBytes?: number; window?: number; stallMs?: number } = {},
   ) {}
 
   async start(id: number, peers: number[], campaignFirst = false): Promise<Member> {
     const storage = await RaftLogStorage.open(join(this.dir, `n${id}`, 'raft'));
     const fsm = await Fsm.open(join(this.dir, `n${id}`, 'fsm'));
     const initial = await storage.load();
+    const snapshotDir = join(this.dir, `n${id}`, 'snapshots');
+    await mkdir(snapshotDir, { recursive: true });
     const driver = new RaftDriver({
       id,
       peers,
       storage,
       fsm,
       initial,
+      snapshotDir,
+      snapshotStream: this.stream,
       timings: this.timings,
       campaignFirst,
       send: (to, payload) => {
         if (this.down.has(to) || this.down.has(id)) return;
+        if (this.dropIf?.(id, to, payload)) return;
         const target = this.members.get(to);
         if (target) setImmediate(() => target.driver.receive(payload));
       },
@@ -151,5 +159,52 @@ test('the bootstrap leader hint: the hinted founding member wins the first elect
       await c.stopAll();
       await rm(dir, { recursive: true, force: true });
     }
+  }
+});
+
+test('a far-behind follower catches up from a snapshot sent in many chunks; a broken transfer resumes', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 's3db-drv-'));
+  const c = new Cluster(
+    dir,
+    { ...FAST, snapshotThreshold: 20, trailingLogs: 5 },
+    { chunkBytes: 4096, window: 2, stallMs: 300 },
+  );
+  try {
+    for (const id of [1, 2, 3]) await c.start(id, [1, 2, 3]);
+    const leader = await c.leader();
+    const lagging = [...c.members.entries()].find(([, m]) => m !== leader)![0];
+    await c.stop(lagging);
+    const value = new Uint8Array(200).fill(7);
+    for (let i = 0; i < 400; i += 50) {
+      await Promise.all(
+        Array.from({ length: 50 }, (_, j) =>
+          leader.driver.propose({ type: 'put', table: 't', key: b(`k${i + j}`), value }),
+        ),
+      );
+    }
+    await leader.driver.snapshotNow();
+    for (let i = 0; i < 30; i++)
+      await leader.driver.propose({ type: 'put', table: 'u', key: b(`x${i}`), value });
+    await leader.driver.snapshotNow();
+    assert.ok(leader.driver.status().firstIndex > 1, 'log compacted');
+    // Lose one chunk in the middle of the first transfer: it stalls, fails, and the next offer resumes.
+    let chunks = 0;
+    c.dropIf = (_from, to, payload) =>
+      to === lagging && payload[0] === 0xa5 && payload[1] === 3 && ++chunks === 5;
+    const back = await c.start(lagging, [1, 2, 3]);
+    await back.driver.linearizableBarrier();
+    for (const k of ['k0', 'k399']) assert.deepEqual((await back.fsm.get('t', b(k)))?.value, value);
+    assert.deepEqual((await back.fsm.get('u', b('x29')))?.value, value);
+    const stats = leader.driver.snapshots.stats;
+    assert.ok(stats.chunksSent > 20, `snapshot sent in ${stats.chunksSent} chunks`);
+    assert.ok(stats.failed >= 1, 'the broken transfer failed');
+    assert.ok(
+      stats.resumedAt.some((at) => at >= 4 * 4096),
+      `resumed at ${stats.resumedAt.join(',')}`,
+    );
+    assert.ok(stats.completed >= 1);
+  } finally {
+    await c.stopAll();
+    await rm(dir, { recursive: true, force: true });
   }
 });
