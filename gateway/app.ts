@@ -38,6 +38,13 @@ import { HEALTH_PATH, READY_PATH } from './health.ts';
 import { dispatchMultipart } from './s3/multipart-handlers.ts';
 import { parsePartNumber } from './s3/multipart-params.ts';
 import { getObjectPart, headObjectPart, partsCount } from './ops/multipart.ts';
+import { handleDeleteObjects } from './s3/delete-objects-handler.ts';
+import { dispatchVersions } from './s3/versions-handlers.ts';
+import { dispatchTagging } from './s3/tagging-handlers.ts';
+import { crossOriginHeaders, dispatchCors, handlePreflight } from './s3/cors-handlers.ts';
+import { checksumHeadersForRead, checksumResponseHeaders } from './s3/checksum.ts';
+import { parseTaggingHeader } from './s3/tagging.ts';
+import { checkVersionId } from './s3/versions.ts';
 
 export interface GatewayAppOptions {
   backend: Backend;
@@ -176,6 +183,8 @@ export function buildGatewayApp(options: GatewayAppOptions): FastifyInstance {
   app.addHook('preHandler', async (request) => {
     const { rawPath, rawQuery } = splitUrl(request.raw.url ?? '/');
     if (isHealthRequest(request, rawPath, options.domain)) return;
+    // CORS preflights carry no credentials (browsers send none); they only read bucket CORS rules.
+    if (request.method === 'OPTIONS') return;
     const headers = request.headers as HeaderBag;
     // Authenticate before looking at what is asked, as S3 does: unsigned requests learn nothing.
     const authRequest: AuthRequest = { method: request.method, rawPath, query: rawQuery, headers };
@@ -188,7 +197,11 @@ export function buildGatewayApp(options: GatewayAppOptions): FastifyInstance {
       ...(options.domain === undefined ? {} : { domain: options.domain }),
       headers,
     });
-    if (!auth.isAllowed(identity, ACTION_OF[resolved.operation], resolved.bucket)) throw AccessDenied();
+    if (
+      resolved.operation !== 'DeleteObjects' &&
+      !auth.isAllowed(identity, ACTION_OF[resolved.operation], resolved.bucket)
+    )
+      throw AccessDenied();
     request.s3.resolved = resolved;
     request.s3.identity = identity;
     request.s3.authRequest = authRequest;
@@ -226,12 +239,25 @@ export function buildGatewayApp(options: GatewayAppOptions): FastifyInstance {
     );
   });
 
+  // Cross-origin requests (an Origin header) get the Access-Control-* headers of the bucket's
+  // matching CORS rule, on success and error answers alike.
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (request.headers.origin === undefined || request.method === 'OPTIONS') return payload;
+    const { rawPath } = splitUrl(request.raw.url ?? '/');
+    if (isHealthRequest(request, rawPath, options.domain)) return payload;
+    const bucket = (request.s3 as S3RequestState | undefined)?.resolved?.bucket;
+    reply.headers(await crossOriginHeaders(backend, request, rawPath, options.domain, bucket));
+    return payload;
+  });
+
   app.route({
     method: ['GET', 'HEAD', 'PUT', 'POST', 'DELETE', 'OPTIONS', 'PATCH'],
     url: '/*',
     handler: async (request, reply) => {
       const { rawPath } = splitUrl(request.raw.url ?? '/');
       if (isHealthRequest(request, rawPath, options.domain)) return handleHealth(request, reply, backend);
+      if (request.method === 'OPTIONS')
+        return handlePreflight(backend, request, reply, rawPath, options.domain);
       const { resolved, identity, authRequest } = request.s3;
       if (resolved === undefined || identity === undefined || authRequest === undefined)
         throw InternalError(new Error('request reached the handler without authentication'));
@@ -317,6 +343,10 @@ async function dispatch(
     case 'PutObject': {
       const contentMd5 = parseContentMd5(headerValue(headers, 'content-md5'));
       const metadata = metadataFromHeaders(headers);
+      const taggingHeader = headerValue(headers, 'x-amz-tagging');
+      const tags = taggingHeader === undefined ? undefined : parseTaggingHeader(taggingHeader);
+      if (tags !== undefined && !auth.isAllowed(ctx.identity, 's3:PutObjectTagging', bucket))
+        throw AccessDenied();
       const verified = auth.decodeBody(authRequest, ctx.identity, request.raw);
       const size = verified.decodedLength ?? parseLength(headerValue(headers, 'content-length'));
       if (size === undefined) throw MissingContentLength();
@@ -328,11 +358,15 @@ async function dispatch(
         size,
         ...(contentMd5 === undefined ? {} : { contentMd5 }),
         beforeCommit: () => verified.verified(),
+        ...(tags === undefined ? {} : { tags }),
+        ...(verified.checksum === undefined ? {} : { checksum: verified.checksum }),
       });
+      reply.headers(checksumResponseHeaders(verified.checksum?.()));
       return reply.header('etag', result.etag).send();
     }
     case 'GetObject':
     case 'HeadObject': {
+      checkVersionId(resolved.query, key);
       const range = parseRangeHeader(headerValue(headers, 'range'));
       const readRequest = {
         bucket,
@@ -362,6 +396,11 @@ async function dispatch(
       const { info } = result;
       reply.headers(objectResponseHeaders(info));
       if (part !== undefined) reply.header('x-amz-mp-parts-count', String(partsCount(info)));
+      if (info.tags !== undefined && info.tags.length > 0)
+        reply.header('x-amz-tagging-count', String(info.tags.length));
+      reply.headers(
+        checksumHeadersForRead(headers, info.checksum, result.range === undefined && part === undefined),
+      );
       for (const [param, header] of Object.entries(RESPONSE_OVERRIDES)) {
         const value = resolved.query[param];
         if (value !== undefined) reply.header(header, value);
@@ -375,6 +414,7 @@ async function dispatch(
       return reply.send(Readable.from(result.body as AsyncIterable<Buffer>, { objectMode: false }));
     }
     case 'DeleteObject':
+      checkVersionId(resolved.query, key);
       await deleteObject(ctx, bucket, key);
       return reply.code(204).send();
     case 'CreateMultipartUpload':
@@ -386,5 +426,19 @@ async function dispatch(
     case 'ListMultipartUploads':
     case 'CopyObject':
       return dispatchMultipart(resolved.operation, ctx, resolved, request, reply, auth, authRequest);
+    case 'DeleteObjects':
+      return handleDeleteObjects(ctx, bucket, request, reply, auth, authRequest);
+    case 'ListObjectVersions':
+    case 'GetBucketVersioning':
+    case 'PutBucketVersioning':
+      return dispatchVersions(resolved.operation, ctx, resolved, request, reply, auth, authRequest);
+    case 'GetObjectTagging':
+    case 'PutObjectTagging':
+    case 'DeleteObjectTagging':
+      return dispatchTagging(resolved.operation, ctx, resolved, request, reply, auth, authRequest);
+    case 'GetBucketCors':
+    case 'PutBucketCors':
+    case 'DeleteBucketCors':
+      return dispatchCors(resolved.operation, ctx, resolved, request, reply, auth, authRequest);
   }
 }

@@ -1,7 +1,7 @@
 // Binds the SigV4 implementation (gateway/auth/) to the gateway's auth contract (auth-contract.ts).
 import type { AuthConfig } from '../shared/config/types.ts';
 import { CredentialStore, authenticate, decodeBody, isAllowed } from './auth/index.ts';
-import type { Identity as SignedIdentity } from './auth/index.ts';
+import type { ChecksumAlgorithm, Identity as SignedIdentity } from './auth/index.ts';
 import type { AuthRequest, GatewayAuth, Identity, VerifiedBody } from './auth-contract.ts';
 import { headerValue } from './s3/headers.ts';
 import { AccessDenied } from './errors.ts';
@@ -51,12 +51,14 @@ export function createGatewayAuth(
       if (signature === undefined) throw AccessDenied('Anonymous requests cannot send a body.');
       const body = decodeBody(request, signature, raw);
       const length = declaredLength(request);
+      let checksum: { algorithm: ChecksumAlgorithm; value: string } | undefined;
       return {
         body,
         ...(length === undefined ? {} : { decodedLength: length }),
         verified: async () => {
-          await body.result;
+          checksum = (await body.result).checksum;
         },
+        checksum: () => checksum,
       };
     },
     isAllowed(identity: Identity, action: string, bucket: string | undefined): boolean {

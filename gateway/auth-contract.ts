@@ -1,6 +1,7 @@
 // What the gateway needs from authentication, independent of how it is done. The SigV4
 // implementation lives in gateway/auth/ (another module); gateway/auth-adapter.ts binds it to this.
 import type { OperationName } from './s3/route.ts';
+import type { ChecksumAlgorithm } from './backend/types.ts';
 
 /** The request as signed: raw path and query as sent, lower-case header names. */
 export interface AuthRequest {
@@ -22,6 +23,8 @@ export interface VerifiedBody {
   decodedLength?: number;
   /** Resolves once the whole body was verified (payload hash, chunk signatures, trailing checksums). */
   verified(): Promise<void>;
+  /** After verified() resolved: the x-amz-checksum-* the client sent (header or trailer), verified; undefined if none. */
+  checksum?(): { algorithm: ChecksumAlgorithm; value: string } | undefined;
 }
 
 export interface GatewayAuth {
@@ -53,4 +56,15 @@ export const ACTION_OF: Record<OperationName, string> = {
   ListParts: 's3:ListMultipartUploadParts',
   ListMultipartUploads: 's3:ListBucketMultipartUploads',
   CopyObject: 's3:PutObject',
+  // Checked per key (each failing key reports AccessDenied in the result), not for the request.
+  DeleteObjects: 's3:DeleteObject',
+  ListObjectVersions: 's3:ListBucketVersions',
+  GetBucketVersioning: 's3:GetBucketVersioning',
+  PutBucketVersioning: 's3:PutBucketVersioning',
+  GetObjectTagging: 's3:GetObjectTagging',
+  PutObjectTagging: 's3:PutObjectTagging',
+  DeleteObjectTagging: 's3:DeleteObjectTagging',
+  GetBucketCors: 's3:GetBucketCORS',
+  PutBucketCors: 's3:PutBucketCORS',
+  DeleteBucketCors: 's3:PutBucketCORS',
 };

@@ -1,5 +1,12 @@
 // Object operations: PutObject, GetObject, HeadObject, DeleteObject.
-import type { GetObjectResult, ObjectInfo, ObjectMetadata, PutResult } from '../backend/types.ts';
+import type {
+  GetObjectResult,
+  ObjectInfo,
+  ObjectMetadata,
+  ObjectTag,
+  PutResult,
+  StoredChecksum,
+} from '../backend/types.ts';
 import { EntityTooLarge } from '../errors.ts';
 import { checkConditions, hasConditions } from '../s3/conditionals.ts';
 import type { ConditionalHeaders } from '../s3/conditionals.ts';
@@ -20,6 +27,10 @@ export interface PutObjectRequest {
   contentMd5?: Buffer;
   /** Runs after the whole body arrived, before the object is committed (body verification). */
   beforeCommit?: () => Promise<void>;
+  /** Tags from x-amz-tagging. */
+  tags?: ObjectTag[];
+  /** The verified client checksum, read after beforeCommit. */
+  checksum?: () => StoredChecksum | undefined;
 }
 
 export async function putObject(ctx: OperationContext, request: PutObjectRequest): Promise<PutResult> {
@@ -33,6 +44,8 @@ export async function putObject(ctx: OperationContext, request: PutObjectRequest
     expectedSize: request.size,
     ...(request.contentMd5 === undefined ? {} : { expectedMd5: request.contentMd5 }),
     ...(request.beforeCommit === undefined ? {} : { beforeCommit: request.beforeCommit }),
+    ...(request.tags === undefined ? {} : { tags: request.tags }),
+    ...(request.checksum === undefined ? {} : { checksum: request.checksum }),
   });
 }
 

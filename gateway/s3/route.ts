@@ -23,7 +23,17 @@ export type OperationName =
   | 'AbortMultipartUpload'
   | 'ListParts'
   | 'ListMultipartUploads'
-  | 'CopyObject';
+  | 'CopyObject'
+  | 'DeleteObjects'
+  | 'ListObjectVersions'
+  | 'GetBucketVersioning'
+  | 'PutBucketVersioning'
+  | 'GetObjectTagging'
+  | 'PutObjectTagging'
+  | 'DeleteObjectTagging'
+  | 'GetBucketCors'
+  | 'PutBucketCors'
+  | 'DeleteBucketCors';
 
 export interface ResolvedRequest {
   operation: OperationName;
@@ -41,8 +51,6 @@ const UNIMPLEMENTED_SUBRESOURCES = [
   'acl',
   'analytics',
   'attributes',
-  'cors',
-  'delete',
   'encryption',
   'intelligent-tiering',
   'inventory',
@@ -62,11 +70,7 @@ const UNIMPLEMENTED_SUBRESOURCES = [
   'retention',
   'select',
   'session',
-  'tagging',
   'torrent',
-  'versionId',
-  'versioning',
-  'versions',
   'website',
 ] as const;
 
@@ -74,7 +78,6 @@ const UNIMPLEMENTED_SUBRESOURCES = [
 const UNIMPLEMENTED_HEADERS: Record<string, string> = {
   'x-amz-server-side-encryption-customer-algorithm': 'SSE-C',
   'x-amz-object-lock-mode': 'Object Lock',
-  'x-amz-tagging': 'object tagging (x-amz-tagging)',
   'x-amz-website-redirect-location': 'website redirects',
 };
 
@@ -156,6 +159,62 @@ function multipartOperation(
   return undefined;
 }
 
+/**
+ * DeleteObjects, versions, tagging and CORS (undefined: none of these). Sub-resources that exist
+ * only for buckets (or only for objects) answer NotImplemented on the other, never a wrong success.
+ */
+function apiOperation(
+  method: string,
+  query: Query,
+  key: string | undefined,
+  headers: RouteInput['headers'],
+): OperationName | undefined {
+  if (key === undefined) {
+    if ('tagging' in query) throw NotImplemented('bucket tagging (?tagging on a bucket)');
+    if ('versionId' in query) throw NotImplemented('?versionId on a bucket');
+    if ('delete' in query) {
+      if (method === 'POST') return 'DeleteObjects';
+      throw MethodNotAllowed(method, 'BUCKET', ['POST']);
+    }
+    if ('versions' in query) {
+      if (method === 'GET') return 'ListObjectVersions';
+      throw MethodNotAllowed(method, 'BUCKET', ['GET']);
+    }
+    if ('versioning' in query) {
+      if (method === 'GET') return 'GetBucketVersioning';
+      if (method === 'PUT') return 'PutBucketVersioning';
+      throw MethodNotAllowed(method, 'BUCKET', ['GET', 'PUT']);
+    }
+    if ('cors' in query) {
+      if (method === 'GET') return 'GetBucketCors';
+      if (method === 'PUT') return 'PutBucketCors';
+      if (method === 'DELETE') return 'DeleteBucketCors';
+      throw MethodNotAllowed(method, 'BUCKET', ['GET', 'PUT', 'DELETE']);
+    }
+    return undefined;
+  }
+  for (const name of ['delete', 'versions', 'versioning', 'cors'])
+    if (name in query) throw NotImplemented(`?${name} on an object`);
+  if ('tagging' in query) {
+    if (method === 'GET') return 'GetObjectTagging';
+    if (method === 'PUT') return 'PutObjectTagging';
+    if (method === 'DELETE') return 'DeleteObjectTagging';
+    throw MethodNotAllowed(method, 'OBJECT', ['GET', 'PUT', 'DELETE']);
+  }
+  // versionId is honoured (null = the current object) by GET, HEAD and DELETE of an object and by
+  // tagging; anything else with a version id would silently ignore it.
+  const plainRead = method === 'GET' || method === 'HEAD' || method === 'DELETE';
+  const multipart = 'uploadId' in query || 'uploads' in query;
+  if ('versionId' in query && (!plainRead || multipart))
+    throw NotImplemented(`?versionId on ${method} of an object`);
+  // x-amz-tagging is stored by PutObject; other writes (copy, multipart) would drop it.
+  const tagging = headers?.['x-amz-tagging'] !== undefined;
+  const copy = headers?.['x-amz-copy-source'] !== undefined;
+  if (tagging && (method === 'POST' || multipart || copy))
+    throw NotImplemented('x-amz-tagging on copies and multipart uploads');
+  return undefined;
+}
+
 export function resolveRequest(input: RouteInput): ResolvedRequest {
   const method = input.method.toUpperCase();
   const query = parseQuery(input.rawQuery);
@@ -170,6 +229,9 @@ export function resolveRequest(input: RouteInput): ResolvedRequest {
   for (const name of UNIMPLEMENTED_SUBRESOURCES)
     if (name in query)
       throw NotImplemented(`?${name} on ${method} ${key === undefined ? 'bucket' : 'object'}`);
+
+  const api = apiOperation(method, query, key, input.headers);
+  if (api !== undefined) return { operation: api, bucket, ...(key === undefined ? {} : { key }), query };
 
   if (key === undefined) {
     switch (method) {

@@ -168,16 +168,17 @@ describe('routing', () => {
     for (const url of [
       '/b?uploads',
       '/b?tagging',
-      '/b?versioning',
+      '/b?policy',
       '/b/k?acl',
-      '/b?delete',
-      '/b/k?versionId=x',
+      '/b/k?versions',
+      '/b?lifecycle',
     ])
       assert.equal(
         s3Code(() => route(url.endsWith('uploads') || url.endsWith('delete') ? 'POST' : 'GET', url)),
         'NotImplemented',
         url,
       );
+    // Versions, tagging, CORS and DeleteObjects are routed (test/unit/s3api covers them).
     // Multipart upload and copy are routed (test/unit/multipart covers them).
     assert.equal(route('PUT', '/b/k', { headers: { 'x-amz-copy-source': 'b/src' } }).operation, 'CopyObject');
     assert.equal(route('POST', '/b/k?uploads').operation, 'CreateMultipartUpload');

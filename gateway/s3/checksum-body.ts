@@ -1,0 +1,38 @@
+// Small request bodies (XML documents) read through the auth layer, so Content-MD5, x-amz-checksum-*
+// and the payload signature are verified before the document is used.
+import type { FastifyRequest } from 'fastify';
+import type { AuthRequest, GatewayAuth } from '../auth-contract.ts';
+import { MalformedXML } from '../errors.ts';
+import type { OperationContext } from '../ops/context.ts';
+import { requireBodyIntegrity } from './checksum.ts';
+import type { HeaderBag } from './headers.ts';
+
+/** Largest XML document these operations accept (DeleteObjects with 1000 long keys fits). */
+export const MAX_API_XML_BODY = 2 * 1024 * 1024;
+
+export interface ReadXmlOptions {
+  limit?: number;
+  /** S3 requires Content-MD5 or an x-amz-checksum-* for this operation. */
+  requireIntegrity?: boolean;
+}
+
+export async function readVerifiedXml(
+  ctx: OperationContext,
+  request: FastifyRequest,
+  auth: GatewayAuth,
+  authRequest: AuthRequest,
+  options: ReadXmlOptions = {},
+): Promise<string> {
+  if (options.requireIntegrity === true) requireBodyIntegrity(request.headers as HeaderBag);
+  const limit = options.limit ?? MAX_API_XML_BODY;
+  const verified = auth.decodeBody(authRequest, ctx.identity, request.raw);
+  const parts: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of verified.body) {
+    size += chunk.length;
+    if (size > limit) throw MalformedXML(`the request body is larger than ${limit} bytes`);
+    parts.push(chunk);
+  }
+  await verified.verified();
+  return Buffer.concat(parts).toString('utf8');
+}
