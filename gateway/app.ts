@@ -395,7 +395,8 @@ async function dispatch(
             : await headObjectPart(ctx, part);
       const { info } = result;
       reply.headers(objectResponseHeaders(info));
-      if (part !== undefined) reply.header('x-amz-mp-parts-count', String(partsCount(info)));
+      const parts = part === undefined ? undefined : partsCount(info);
+      if (parts !== undefined) reply.header('x-amz-mp-parts-count', String(parts));
       if (info.tags !== undefined && info.tags.length > 0)
         reply.header('x-amz-tagging-count', String(info.tags.length));
       reply.headers(

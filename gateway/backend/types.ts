@@ -194,6 +194,8 @@ export interface CreateMultipartUploadInput {
   key: string;
   metadata: ObjectMetadata;
   owner: string;
+  /** Tags the object gets on completion (x-amz-tagging). */
+  tags?: ObjectTag[];
 }
 
 export interface UploadPartInput {

@@ -7,6 +7,7 @@ import type {
   MultipartUploadInfo,
   ObjectInfo,
   ObjectMetadata,
+  ObjectTag,
   PartInfo,
   PutResult,
 } from '../backend/types.ts';
@@ -30,7 +31,7 @@ function multipartOf(ctx: OperationContext): MultipartBackend {
 
 export async function createMultipartUpload(
   ctx: OperationContext,
-  request: { bucket: string; key: string; metadata: ObjectMetadata },
+  request: { bucket: string; key: string; metadata: ObjectMetadata; tags?: ObjectTag[] },
 ): Promise<MultipartUploadInfo> {
   const multipart = multipartOf(ctx);
   await ownedBucket(ctx, request.bucket);
@@ -177,8 +178,9 @@ export function partRange(info: ObjectInfo, partNumber: number): { start: number
   return range.end < range.start ? undefined : range;
 }
 
-export function partsCount(info: ObjectInfo): number {
-  return info.partSizes?.length ?? 1;
+/** x-amz-mp-parts-count of a part read: multipart objects only (S3 omits it for single-PUT objects). */
+export function partsCount(info: ObjectInfo): number | undefined {
+  return info.partSizes?.length;
 }
 
 export interface ReadPartRequest {

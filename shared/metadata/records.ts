@@ -138,6 +138,8 @@ const uploadSchema = z.object({
   /** Account id of the initiator. */
   owner: z.string(),
   meta: metadataSchema,
+  /** x-amz-tagging of CreateMultipartUpload: the object's tags on completion. */
+  tags: z.array(tagSchema).optional(),
 });
 
 /** One uploaded part (table parts): its own data id, under which its chunks' shards are stored. */

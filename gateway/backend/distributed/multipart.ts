@@ -145,7 +145,7 @@ export function garbageOps(ownerId: string, shards: ShardRef[], reason: GarbageR
  */
 export function manifestRecord(
   versionId: string,
-  upload: Pick<UploadRecord, 'meta'>,
+  upload: Pick<UploadRecord, 'meta' | 'tags'>,
   parts: readonly PartRecord[],
   etag: string,
   now: number,
@@ -174,6 +174,7 @@ export function manifestRecord(
     chunkSize: Math.max(...parts.map((p) => p.chunkSize)),
     chunks,
     parts: parts.map((p) => ({ size: p.size, etag: p.etag, chunks: p.chunks.length })),
+    ...(upload.tags === undefined || upload.tags.length === 0 ? {} : { tags: upload.tags }),
   };
 }
 
@@ -225,6 +226,7 @@ export class DistributedMultipart implements MultipartBackend {
       initiated: Date.now(),
       owner: input.owner,
       meta: metadataOf(input.metadata),
+      ...(input.tags === undefined || input.tags.length === 0 ? {} : { tags: input.tags }),
     };
     const result = await this.db.batch(
       [{ kind: 'exists', table: TABLES.buckets, key: bucketKey(input.bucket) }],

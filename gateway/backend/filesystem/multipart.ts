@@ -24,6 +24,7 @@ import type {
   MultipartBackend,
   MultipartUploadInfo,
   ObjectMetadata,
+  ObjectTag,
   PartInfo,
   PutObjectInput,
   PutResult,
@@ -56,6 +57,7 @@ interface StoredUpload {
   initiated: string;
   owner: string;
   metadata: ObjectMetadata;
+  tags?: ObjectTag[];
 }
 
 interface StoredPart {
@@ -154,6 +156,7 @@ export class FilesystemMultipart implements MultipartBackend {
       initiated: new Date().toISOString(),
       owner: input.owner,
       metadata: input.metadata,
+      ...(input.tags === undefined || input.tags.length === 0 ? {} : { tags: input.tags }),
     };
     const uploads = this.uploadsDir(input.bucket);
     await ensureDirectory(uploads);
@@ -241,6 +244,7 @@ export class FilesystemMultipart implements MultipartBackend {
           body: concatenate(plan.parts.map((p) => join(dir, p.file))),
           metadata: upload.metadata,
           expectedSize: plan.size,
+          ...(upload.tags === undefined ? {} : { tags: upload.tags }),
         },
         { etag: plan.etag, partSizes: plan.parts.map((p) => p.size) },
       );

@@ -187,6 +187,12 @@ export function defineMultipartSuite(name: string, start: () => Promise<Multipar
       assert.equal(part2.ContentRange, `bytes ${5 * MiB}-${10 * MiB - 1}/${whole.length}`);
       assert.ok((await get(key, { PartNumber: 3 })).equals(parts[2] as Buffer));
       await expectS3Error(get(key, { PartNumber: 4 }), 416, 'InvalidPartNumber');
+      // A single-PUT object is its own part 1 (206, Content-Range, no parts count).
+      await s3.send(new PutObjectCommand({ Bucket: B, Key: 'single', Body: 'just one part' }));
+      const single = await s3.send(new HeadObjectCommand({ Bucket: B, Key: 'single', PartNumber: 1 }));
+      assert.equal(single.ContentRange, 'bytes 0-12/13');
+      assert.equal(single.PartsCount, undefined);
+      await expectS3Error(get('single', { PartNumber: 2 }), 416, 'InvalidPartNumber');
 
       const uploads = await s3.send(new ListMultipartUploadsCommand({ Bucket: B }));
       assert.equal(
