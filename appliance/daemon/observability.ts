@@ -15,6 +15,7 @@ import type { MetricsListener, RaftSnapshot, StoreSnapshot } from '../../shared/
 import { apiRequestObservers } from '../s3db/http/server.ts';
 import type { ApiRequestRecord } from '../s3db/http/server.ts';
 import type { ShardBackend } from '../shard-server/backend.ts';
+import { segmentLength } from '../shard-server/backend.ts';
 import type { ShardRequestContext, ShardRequestOutcome } from '../shard-server/server.ts';
 
 export interface ApplianceObservability {
@@ -47,7 +48,10 @@ export function observeAppliance(
         ...backend,
         put: async (key, meta, segments) => {
           await backend.put(key, meta, segments);
-          metrics.recordBytes('written', bytesOf(segments));
+          metrics.recordBytes(
+            'written',
+            segments.reduce((n, s) => n + segmentLength(s), 0),
+          );
         },
         readSegments: async (key, first, count) => {
           const segments = await backend.readSegments(key, first, count);

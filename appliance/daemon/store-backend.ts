@@ -1,7 +1,13 @@
 // Adapts the local ShardStore to the narrow ShardBackend the shard server serves from. The shard
 // server's comment names a store-backend.ts of its own; until it has one, this is the adapter.
 import type { NodeStats, WireShardKey } from '../../shared/protocol/messages.ts';
-import type { ShardBackend, ShardDescription, ShardListPage, ShardMeta } from '../shard-server/backend.ts';
+import type {
+  SegmentBytes,
+  ShardBackend,
+  ShardDescription,
+  ShardListPage,
+  ShardMeta,
+} from '../shard-server/backend.ts';
 import { ShardNotFoundError, formatShardKey } from '../store/index.ts';
 import type { ShardStore } from '../store/index.ts';
 
@@ -13,7 +19,7 @@ export function shardStoreBackend(store: ShardStore): ShardBackend {
       : { rsData: stat.rsData, rsParity: stat.rsParity, segmentLengths: stat.segmentLengths };
   };
   return {
-    async put(key: WireShardKey, meta: ShardMeta, segments: Uint8Array[]): Promise<void> {
+    async put(key: WireShardKey, meta: ShardMeta, segments: SegmentBytes[]): Promise<void> {
       await store.put(key, meta, segments);
     },
     async stat(key: WireShardKey): Promise<ShardDescription> {

@@ -2,6 +2,21 @@
 // appliance/daemon/store-backend.ts; keeping it narrow lets the server be tested without disks.
 import type { NodeStats, WireShardKey } from '../../shared/protocol/messages.ts';
 
+/**
+ * One segment's bytes: a buffer, or the buffers that make it up in order (slices of what the transport
+ * received, not joined, so the receive path copies nothing). The backend may keep them: the server does not
+ * reuse them.
+ */
+export type SegmentBytes = Uint8Array | readonly Uint8Array[];
+
+/** Logical length of one segment given as SegmentBytes. */
+export function segmentLength(segment: SegmentBytes): number {
+  if (segment instanceof Uint8Array) return segment.byteLength;
+  let n = 0;
+  for (const part of segment) n += part.byteLength;
+  return n;
+}
+
 export interface ShardMeta {
   rsData: number;
   rsParity: number;
@@ -24,7 +39,7 @@ export interface ShardListPage {
  */
 export interface ShardBackend {
   /** Durable (fsynced) when it resolves. */
-  put(key: WireShardKey, meta: ShardMeta, segments: Uint8Array[]): Promise<void>;
+  put(key: WireShardKey, meta: ShardMeta, segments: SegmentBytes[]): Promise<void>;
   stat(key: WireShardKey): Promise<ShardDescription>;
   /** Verified logical bytes of segments [first, first + count). */
   readSegments(key: WireShardKey, first: number, count: number): Promise<Uint8Array[]>;

@@ -4,14 +4,13 @@
 // written only when the transport accepted the previous ones.
 import { crc32c } from '../../shared/checksum/index.ts';
 import { crc32cCombine } from '../../shared/protocol/crc32c-combine.ts';
-import { FrameType, type Frame } from '../../shared/protocol/frames.ts';
+import { FrameType, type StreamFrame } from '../../shared/protocol/frames.ts';
 import { ProtocolError, Status, statusName, type StatusCode } from '../../shared/protocol/errors.ts';
 import {
   Op,
   PROTOCOL_VERSION,
   decodeEnd,
   decodeRequest,
-  decodeSegment,
   encodeEnd,
   encodeError,
   encodeResponse,
@@ -27,7 +26,7 @@ import {
 import { FramedStream } from '../../shared/transport/framed-stream.ts';
 import type { TlsIdentity } from '../../shared/tls/cluster-certs.ts';
 import type { DuplexStream, PeerInfo, Transport, TransportListener } from '../../shared/transport/types.ts';
-import type { ShardBackend } from './backend.ts';
+import type { SegmentBytes, ShardBackend } from './backend.ts';
 import { Semaphore } from './semaphore.ts';
 import { abortable } from '../../shared/async/abortable.ts';
 
@@ -328,27 +327,29 @@ export async function startShardServer(options: ShardServerOptions): Promise<Sha
     const reserved = Math.max(body.totalBytes, 1);
     await putMemory.acquire(reserved, signal);
     try {
-      const segments: Uint8Array[] = [];
+      const segments: SegmentBytes[] = [];
       let received = 0;
       let crc = 0;
       for (;;) {
-        const frame: Frame | null = await abortable(framed.next(), signal);
+        const frame: StreamFrame | null = await abortable(framed.nextFrame(), signal);
         if (frame === null) throw new ProtocolError('PUT body ended before its END frame', true);
         if (frame.type === FrameType.SEGMENT) {
-          const seg = decodeSegment(frame.payload);
-          if (seg.index !== segments.length) {
-            throw new ProtocolError(`segment ${seg.index} arrived where ${segments.length} was expected`);
+          if (frame.index !== segments.length) {
+            throw new ProtocolError(`segment ${frame.index} arrived where ${segments.length} was expected`);
           }
           if (segments.length >= body.segmentCount)
             throw new ProtocolError(`more than ${body.segmentCount} segments`);
-          received += seg.data.byteLength;
+          received += frame.length;
           if (received > body.totalBytes)
             throw new ProtocolError(`body exceeds the declared ${body.totalBytes} bytes`);
-          if (crc32c(seg.data) !== seg.crc) {
-            throw new RequestFailure(Status.CORRUPT, `segment ${seg.index}: CRC32C mismatch in transit`);
+          // The segment stays in the pieces it arrived in (no join copy); its CRC runs over them in order.
+          let segCrc = 0;
+          for (const part of frame.parts) segCrc = crc32c(part, segCrc);
+          if (segCrc !== frame.crc) {
+            throw new RequestFailure(Status.CORRUPT, `segment ${frame.index}: CRC32C mismatch in transit`);
           }
-          crc = crc32cCombine(crc, seg.crc, seg.data.byteLength);
-          segments.push(seg.data);
+          crc = crc32cCombine(crc, frame.crc, frame.length);
+          segments.push(frame.parts.length === 1 ? (frame.parts[0] as Buffer) : frame.parts);
         } else if (frame.type === FrameType.END) {
           const end = decodeEnd(frame.payload);
           if (end.segmentCount !== segments.length || segments.length !== body.segmentCount) {

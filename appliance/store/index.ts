@@ -19,6 +19,7 @@ export {
   VERSION_ID_BYTES,
 } from './shard-key.ts';
 export type { Compression } from './segment-codec.ts';
+export type { SegmentInput } from './segment-staging.ts';
 export { MAX_SEGMENT_BYTES } from './record-codec.ts';
 export type { RebuildReport } from './index-rebuild.ts';
 export type { CompactionResult } from './compaction.ts';

@@ -54,7 +54,8 @@ import {
 } from './record-codec.ts';
 import { crc32c } from '../../shared/checksum/index.ts';
 import { decodeSegment, encodeSegment } from './segment-codec.ts';
-import { SegmentStaging } from './segment-staging.ts';
+import { SegmentStaging, segmentInputLength } from './segment-staging.ts';
+import type { SegmentInput } from './segment-staging.ts';
 import type { Compression, EncodedSegment } from './segment-codec.ts';
 import { SHARD_KEY_BYTES, decodeShardKey, encodeShardKey, formatShardKey } from './shard-key.ts';
 import type { ShardKey } from './shard-key.ts';
@@ -389,12 +390,13 @@ export class ShardStore {
 
   /**
    * Stores a shard from its segments (each at most 64 KiB) and resolves once it is durable. Putting a key that
-   * exists replaces it (last write wins); the old record becomes garbage for compaction.
+   * exists replaces it (last write wins); the old record becomes garbage for compaction. A segment may be
+   * given as the list of buffers it is made of (as a transport received it); they are joined by the copy.
    */
   async put(
     key: ShardKey,
     meta: ShardMeta,
-    segments: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+    segments: AsyncIterable<SegmentInput> | Iterable<SegmentInput>,
   ): Promise<PutResult> {
     this.assertOpen();
     const keyBytes = encodeShardKey(key);
@@ -419,10 +421,11 @@ export class ShardStore {
     const staging = new SegmentStaging();
     let payloadLength = 0;
     let logicalBytes = 0;
-    for await (const segment of segments as AsyncIterable<Uint8Array>) {
-      if (!(segment instanceof Uint8Array)) throw new InvalidArgumentError('segments must be Uint8Arrays');
-      if (segment.byteLength > MAX_SEGMENT_BYTES) {
-        throw new SegmentTooLargeError(encoded.length, segment.byteLength, MAX_SEGMENT_BYTES);
+    for await (const segment of segments as AsyncIterable<SegmentInput>) {
+      const size = segmentInputLength(segment);
+      if (size < 0) throw new InvalidArgumentError('segments must be Uint8Arrays (or arrays of them)');
+      if (size > MAX_SEGMENT_BYTES) {
+        throw new SegmentTooLargeError(encoded.length, size, MAX_SEGMENT_BYTES);
       }
       if (encoded.length >= MAX_SEGMENTS)
         throw new InvalidArgumentError(`a shard has at most ${MAX_SEGMENTS} segments`);

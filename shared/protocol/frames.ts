@@ -44,6 +44,23 @@ export function encodeFrame(type: FrameTypeCode, payload: Uint8Array): Buffer {
   return out;
 }
 
+/**
+ * A SEGMENT frame whose data bytes were left where they arrived: `parts` (slices of the received chunks, in
+ * order) hold `length` bytes. Nothing was copied; the CRC is the sender's, still to be checked.
+ */
+export interface SegmentFrame {
+  type: typeof FrameType.SEGMENT;
+  index: number;
+  crc: number;
+  parts: Buffer[];
+  length: number;
+}
+/** What FrameDecoder.nextFrame() returns: any frame but SEGMENT whole, SEGMENT as parts. */
+export type StreamFrame = (Frame & { type: Exclude<FrameTypeCode, typeof FrameType.SEGMENT> }) | SegmentFrame;
+
+/** Bytes of a SEGMENT payload before its data: u32 index, u32 crc32c. */
+const SEGMENT_PREFIX_BYTES = 8;
+
 export interface FrameDecoderOptions {
   maxSegmentPayload?: number;
 }
@@ -92,6 +109,35 @@ export class FrameDecoder {
     return { type: type as FrameTypeCode, payload };
   }
 
+  /**
+   * Like next(), but a SEGMENT frame comes back as a SegmentFrame whose data stays in the received chunks
+   * (no join copy when a segment spans several chunks).
+   */
+  nextFrame(): StreamFrame | undefined {
+    if (this.failed) throw this.failed;
+    if (this.buffered < FRAME_HEADER_BYTES) return undefined;
+    const header = this.peek(FRAME_HEADER_BYTES);
+    if (header.readUInt8(0) !== FrameType.SEGMENT) return this.next() as StreamFrame | undefined;
+    const length = header.readUInt32BE(1);
+    if (length > this.maxSegmentPayload)
+      return this.fail(`frame type 0x2 of ${length} bytes exceeds ${this.maxSegmentPayload}`);
+    if (this.buffered < FRAME_HEADER_BYTES + length) return undefined;
+    if (length < SEGMENT_PREFIX_BYTES) {
+      this.consume(FRAME_HEADER_BYTES + length);
+      return this.fail(`SEGMENT: ${length} bytes is too short`);
+    }
+    this.consume(FRAME_HEADER_BYTES);
+    const prefix = this.consume(SEGMENT_PREFIX_BYTES);
+    const dataLength = length - SEGMENT_PREFIX_BYTES;
+    return {
+      type: FrameType.SEGMENT,
+      index: prefix.readUInt32BE(0),
+      crc: prefix.readUInt32BE(4),
+      parts: this.consumeParts(dataLength),
+      length: dataLength,
+    };
+  }
+
   /** Call when the stream ended: throws if a partial frame is left over. */
   finish(): void {
     if (this.failed) throw this.failed;
@@ -112,6 +158,26 @@ export class FrameDecoder {
     const first = this.chunks[0] as Buffer;
     if (first.byteLength >= n) return first.subarray(0, n);
     return Buffer.concat(this.chunks, n);
+  }
+
+  /** The next n bytes as slices of the buffered chunks (n ≤ buffered). */
+  private consumeParts(n: number): Buffer[] {
+    const parts: Buffer[] = [];
+    let left = n;
+    while (left > 0) {
+      const chunk = this.chunks[0] as Buffer;
+      if (chunk.byteLength <= left) {
+        parts.push(chunk);
+        this.chunks.shift();
+        left -= chunk.byteLength;
+      } else {
+        parts.push(chunk.subarray(0, left));
+        this.chunks[0] = chunk.subarray(left);
+        left = 0;
+      }
+    }
+    this.buffered -= n;
+    return parts;
   }
 
   private consume(n: number): Buffer {

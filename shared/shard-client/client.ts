@@ -10,7 +10,6 @@ import {
   decodeEnd,
   decodeError,
   decodeResponse,
-  decodeSegment,
   encodeEnd,
   encodeRequest,
   type NodeStats,
@@ -151,21 +150,28 @@ export class ShardClient {
       let crc = 0;
       let bytes = 0;
       for (;;) {
-        const frame = await framed.next();
+        const frame = await framed.nextFrame();
         if (frame === null) throw new ShardConnectionLostError(label, 'FETCH stream ended before END');
         if (frame.type === FrameType.SEGMENT) {
-          const seg = decodeSegment(frame.payload);
           const expected = header.firstSegment + segments.length;
-          if (seg.index !== expected)
-            throw new ShardProtocolError(label, `got segment ${seg.index}, expected ${expected}`);
+          if (frame.index !== expected)
+            throw new ShardProtocolError(label, `got segment ${frame.index}, expected ${expected}`);
           if (segments.length >= header.segmentCount)
             throw new ShardProtocolError(label, 'more segments than announced');
-          if (crc32c(seg.data) !== seg.crc) {
-            throw new ShardCorruptError(label, `segment ${seg.index} failed CRC32C in transit`, seg.index);
+          let segCrc = 0;
+          for (const part of frame.parts) segCrc = crc32c(part, segCrc);
+          if (segCrc !== frame.crc) {
+            throw new ShardCorruptError(
+              label,
+              `segment ${frame.index} failed CRC32C in transit`,
+              frame.index,
+            );
           }
-          crc = crc32cCombine(crc, seg.crc, seg.data.byteLength);
-          bytes += seg.data.byteLength;
-          segments.push(seg.data);
+          crc = crc32cCombine(crc, frame.crc, frame.length);
+          bytes += frame.length;
+          segments.push(
+            frame.parts.length === 1 ? (frame.parts[0] as Buffer) : Buffer.concat(frame.parts, frame.length),
+          );
         } else if (frame.type === FrameType.END) {
           const end = decodeEnd(frame.payload);
           if (end.segmentCount !== segments.length || segments.length !== header.segmentCount) {

@@ -1,5 +1,5 @@
 // Frames over a DuplexStream: the glue between a transport stream and the pure protocol codecs.
-import { FrameDecoder, type Frame, type FrameDecoderOptions } from '../protocol/frames.ts';
+import { FrameDecoder, type Frame, type FrameDecoderOptions, type StreamFrame } from '../protocol/frames.ts';
 import { encodeSegmentHeader } from '../protocol/messages.ts';
 import type { DuplexStream } from './types.ts';
 
@@ -18,6 +18,22 @@ export class FramedStream {
   async next(): Promise<Frame | null> {
     for (;;) {
       const frame = this.decoder.next();
+      if (frame) return frame;
+      if (this.ended) return null;
+      const chunk = await this.stream.read();
+      if (chunk === null) {
+        this.ended = true;
+        this.decoder.finish();
+        return null;
+      }
+      this.decoder.push(chunk);
+    }
+  }
+
+  /** Like next(), but SEGMENT frames come as SegmentFrames: their bytes left in the received chunks, no copy. */
+  async nextFrame(): Promise<StreamFrame | null> {
+    for (;;) {
+      const frame = this.decoder.nextFrame();
       if (frame) return frame;
       if (this.ended) return null;
       const chunk = await this.stream.read();

@@ -63,10 +63,20 @@ export function u32Payload(n: number): Buffer {
 
 const MAX_CONTROL = 64;
 
-/** Incremental parser of mux frames. Throws MuxProtocolError on anything malformed. */
+/**
+ * Incremental parser of mux frames. Throws MuxProtocolError on anything malformed.
+ *
+ * A DATA frame's body is not gathered into one buffer: it comes out as one or more DATA frames of the same
+ * stream whose payloads are slices of the pushed chunks, as soon as those bytes are here (a 64 KiB frame read
+ * from 16 KiB TLS records gives ~5 pieces, no copy). Flow control counts bytes, so pieces are as good as
+ * whole frames to the session. Control frames (≤ 64 bytes) are returned whole.
+ */
 export class MuxDecoder {
   private chunks: Buffer[] = [];
   private buffered = 0;
+  /** Inside a DATA frame body: its stream and the bytes of it still to come. */
+  private dataStream = 0;
+  private dataLeft = 0;
 
   push(chunk: Buffer): void {
     if (chunk.byteLength === 0) return;
@@ -75,6 +85,13 @@ export class MuxDecoder {
   }
 
   next(): MuxFrame | undefined {
+    if (this.dataLeft > 0) {
+      if (this.buffered === 0) return undefined;
+      const first = this.chunks[0] as Buffer;
+      const n = Math.min(first.byteLength, this.dataLeft);
+      this.dataLeft -= n;
+      return { streamId: this.dataStream, type: MuxFrameType.DATA, payload: this.take(n) };
+    }
     if (this.buffered < MUX_HEADER_BYTES) return undefined;
     const header = this.peekHeader();
     const streamId = header.readUInt32BE(0);
@@ -84,6 +101,13 @@ export class MuxDecoder {
     const limit = type === MuxFrameType.DATA ? MUX_MAX_DATA : MAX_CONTROL;
     if (length > limit)
       throw new MuxProtocolError(`mux frame type ${type} of ${length} bytes exceeds ${limit}`);
+    if (type === MuxFrameType.DATA) {
+      this.take(MUX_HEADER_BYTES);
+      if (length === 0) return { streamId, type: MuxFrameType.DATA, payload: Buffer.alloc(0) };
+      this.dataStream = streamId;
+      this.dataLeft = length;
+      return this.next();
+    }
     if (this.buffered < MUX_HEADER_BYTES + length) return undefined;
     this.take(MUX_HEADER_BYTES);
     return { streamId, type: type as MuxFrameTypeCode, payload: this.take(length) };

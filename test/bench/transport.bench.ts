@@ -7,6 +7,8 @@
  *   TRANSPORT_BENCH_MIB   data per run for TLS (default 256)
  *   TRANSPORT_BENCH_QUIC_MIB   data per run for QUIC (default 16: the library carries ~1 MB/s)
  *   TRANSPORT_BENCH_KINDS  comma list (default tls,quic)
+ *   TRANSPORT_BENCH_OPS    comma list (default put,fetch); TRANSPORT_BENCH_STREAMS  comma list (default 1,8)
+ *   TRANSPORT_BENCH_BASELINE=0  skip the bare TLS socket baseline
  *   TRANSPORT_BENCH_RAISE_UDP=0  do not raise net.core.rmem_max/wmem_max (done only when root)
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -176,8 +178,10 @@ async function measure(kind: TransportKind, certDir: string, mib: number): Promi
     // Warm the connection and both code paths.
     await client.putShard(peer, key(0), { rsData: 2, rsParity: 1 }, payload.slice(0, 4));
     await client.fetchShard(peer, key(0), { segmentCount: 4 });
-    for (const concurrency of [1, 8]) {
-      for (const op of ['put', 'fetch'] as const) {
+    const streamCounts = (process.env.TRANSPORT_BENCH_STREAMS ?? '1,8').split(',').map(Number);
+    const ops = (process.env.TRANSPORT_BENCH_OPS ?? 'put,fetch').split(',') as Array<'put' | 'fetch'>;
+    for (const concurrency of streamCounts) {
+      for (const op of ops) {
         const serverBefore = (await client.stat(peer)).extra?.cpuMicros ?? 0;
         const cpuBefore = process.cpuUsage();
         const started = performance.now();
@@ -229,7 +233,7 @@ async function main(): Promise<void> {
   try {
     await ensureClusterCertificates(certDir, ['node-1', 'gateway']);
     const kinds = (process.env.TRANSPORT_BENCH_KINDS ?? 'tls,quic').split(',') as TransportKind[];
-    if (kinds.includes('tls')) {
+    if (kinds.includes('tls') && process.env.TRANSPORT_BENCH_BASELINE !== '0') {
       console.log('# baseline: a bare TLS 1.3 socket between the same two processes, same data size');
       await measureRawTls(certDir, Number(process.env.TRANSPORT_BENCH_MIB ?? 256));
     }

@@ -1,6 +1,7 @@
 // An in-memory ShardBackend for transport tests: same contract and error codes as the shard store,
 // plus knobs to slow it down or corrupt a shard.
 import type {
+  SegmentBytes,
   ShardBackend,
   ShardDescription,
   ShardListPage,
@@ -12,6 +13,10 @@ function keyString(key: WireShardKey): string {
   return `${Buffer.from(key.versionId).toString('hex')}.${key.chunkIndex.toString(16).padStart(8, '0')}.${key.shardIndex
     .toString(16)
     .padStart(2, '0')}`;
+}
+
+function joinSegment(segment: SegmentBytes): Buffer {
+  return segment instanceof Uint8Array ? Buffer.from(segment) : Buffer.concat(segment);
 }
 
 class CodedError extends Error {
@@ -43,10 +48,10 @@ export class MemoryBackend implements ShardBackend {
     return s;
   }
 
-  async put(key: WireShardKey, meta: ShardMeta, segments: Uint8Array[]): Promise<void> {
+  async put(key: WireShardKey, meta: ShardMeta, segments: SegmentBytes[]): Promise<void> {
     this.putCalls++;
     await this.wait();
-    this.shards.set(keyString(key), { key, meta, segments: segments.map((s) => Buffer.from(s)) });
+    this.shards.set(keyString(key), { key, meta, segments: segments.map(joinSegment) });
   }
 
   async stat(key: WireShardKey): Promise<ShardDescription> {

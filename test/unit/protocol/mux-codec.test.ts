@@ -37,12 +37,29 @@ test('mux frames round-trip whatever the chunking', () => {
             muxControl(id, MuxFrameType.WINDOW, u32Payload(data.length)),
           ]),
         );
+        // DATA bodies come out in pieces (slices of the pushed chunks); each frame here is followed by a WINDOW.
         const got = decode(bytes, cuts);
-        assert.equal(got.length, frames.length * 2);
+        const rebuilt: Array<{ id: number; data: Buffer; window: number }> = [];
+        let pieces: Buffer[] = [];
+        let pieceStream: number | undefined;
+        for (const f of got) {
+          if (f.type === MuxFrameType.DATA) {
+            if (pieceStream !== undefined) assert.equal(f.streamId, pieceStream);
+            pieceStream = f.streamId;
+            pieces.push(f.payload);
+          } else {
+            assert.equal(f.type, MuxFrameType.WINDOW);
+            rebuilt.push({ id: f.streamId, data: Buffer.concat(pieces), window: f.payload.readUInt32BE(0) });
+            if (pieceStream !== undefined) assert.equal(pieceStream, f.streamId);
+            pieces = [];
+            pieceStream = undefined;
+          }
+        }
+        assert.equal(rebuilt.length, frames.length);
         frames.forEach(([id, data], i) => {
-          assert.equal(got[2 * i]!.streamId, id);
-          assert.deepEqual(new Uint8Array(got[2 * i]!.payload), data);
-          assert.equal(got[2 * i + 1]!.payload.readUInt32BE(0), data.length);
+          assert.equal(rebuilt[i]!.id, id);
+          assert.deepEqual(new Uint8Array(rebuilt[i]!.data), data);
+          assert.equal(rebuilt[i]!.window, data.length);
         });
       },
     ),
@@ -70,4 +87,22 @@ test('oversized frames are refused from the header', () => {
   const d2 = new MuxDecoder();
   d2.push(muxHeader(1, MuxFrameType.WINDOW, 1000));
   assert.throws(() => d2.next(), MuxProtocolError);
+});
+
+test('a DATA body split over chunks comes out as slices of them, without waiting for the whole frame', () => {
+  const d = new MuxDecoder();
+  const body = Buffer.alloc(40_000, 9);
+  const wire = Buffer.concat([muxHeader(5, MuxFrameType.DATA, body.length), body]);
+  const first = wire.subarray(0, 16_384);
+  d.push(first);
+  const a = d.next();
+  assert.equal(a?.type, MuxFrameType.DATA);
+  assert.equal(a?.payload.byteLength, 16_384 - 9);
+  assert.equal(a?.payload.buffer, first.buffer, 'a slice of the pushed chunk, not a copy');
+  assert.equal(d.next(), undefined);
+  d.push(wire.subarray(16_384));
+  const b = d.next();
+  assert.equal(b?.streamId, 5);
+  assert.equal(b?.payload.byteLength, 40_000 - (16_384 - 9));
+  assert.equal(d.next(), undefined);
 });

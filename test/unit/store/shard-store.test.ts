@@ -196,3 +196,31 @@ test('concurrent puts share group commits', async () => {
     await dir.cleanup();
   }
 });
+
+test('a segment may be given as the parts it arrived in; the store joins them and copies them', async () => {
+  const dir = await tempDir();
+  try {
+    const store = await ShardStore.open({ path: dir.path, compression: 'lz4' });
+    const key = randomKey();
+    const data = makeData(3 * 65536 + 500, 5, true);
+    const segments = toSegments(data).map((s, i) =>
+      i % 2 === 0 ? [s.subarray(0, 1000), s.subarray(1000, 1000), s.subarray(1000)] : s,
+    );
+    const result = await store.put(key, meta, segments);
+    assert.equal(result.bytes, data.byteLength);
+    assert.equal(result.segments, 4);
+    data.fill(0); // the store kept its own copy
+    assert.ok((await store.readShard(key)).equals(makeData(3 * 65536 + 500, 5, true)));
+    await assert.rejects(
+      store.put(randomKey(), meta, [[new Uint8Array(40_000), new Uint8Array(40_000)]]),
+      SegmentTooLargeError,
+    );
+    await assert.rejects(
+      store.put(randomKey(), meta, [['not bytes'] as unknown as Uint8Array[]]),
+      InvalidArgumentError,
+    );
+    await store.close();
+  } finally {
+    await dir.cleanup();
+  }
+});
