@@ -5,6 +5,9 @@ import type { Backend } from '../gateway/backend/types.ts';
 import { FilesystemBackend } from '../gateway/backend/filesystem/index.ts';
 import { startGatewayServer } from '../gateway/server.ts';
 import type { GatewayServer } from '../gateway/server.ts';
+import { openGatewayOps } from '../gateway/admin/open.ts';
+import type { OpenedGatewayOps } from '../gateway/admin/open.ts';
+import { logLevelFromEnv } from '../shared/logging/logger.ts';
 
 export interface RunningGateway {
   url: string;
@@ -14,19 +17,26 @@ export interface RunningGateway {
 
 type ClosableBackend = Backend & { close(): Promise<void> };
 
-async function openBackend(plan: StartPlan, gateway: GatewayPlan): Promise<ClosableBackend> {
+async function openBackend(
+  plan: StartPlan,
+  gateway: GatewayPlan,
+  opened?: OpenedGatewayOps,
+): Promise<ClosableBackend> {
   if (plan.backend === 'filesystem')
     return FilesystemBackend.open({ basePath: gateway.filesystemPath ?? plan.config.basePath });
   // Loaded on demand: the filesystem gateway needs none of the cluster client code.
   const { createDistributedBackend } = await import('../gateway/backend/distributed/index.ts');
   // A long-running gateway also collects garbage (shards of superseded and deleted versions).
-  return createDistributedBackend(plan.config, { garbageWorker: true });
+  return createDistributedBackend(plan.config, {
+    garbageWorker: true,
+    ...(opened === undefined ? {} : { instrument: opened.instrument }),
+  });
 }
 
 export async function startPlanGateway(
   plan: StartPlan,
   host: string,
-  logLevel = 'warn',
+  logLevel: string = logLevelFromEnv(),
 ): Promise<RunningGateway> {
   const gateway = plan.gateway;
   if (gateway === undefined) throw new Error('this plan runs no gateway');
@@ -34,7 +44,15 @@ export async function startPlanGateway(
     gateway.tlsCert !== undefined && gateway.tlsKey !== undefined
       ? { cert: await readFile(gateway.tlsCert), key: await readFile(gateway.tlsKey) }
       : undefined;
-  const backend = await openBackend(plan, gateway);
+  // Metrics, admin API and status page (gateway/admin); the backend's clients report to its metrics.
+  const opened = await openGatewayOps(plan.config, plan.backend);
+  let backend: ClosableBackend;
+  try {
+    backend = await openBackend(plan, gateway, opened);
+  } catch (error) {
+    await opened.ops.close().catch(() => undefined);
+    throw error;
+  }
   let server: GatewayServer;
   try {
     await createConfiguredBuckets(plan, backend);
@@ -47,8 +65,10 @@ export async function startPlanGateway(
       ...(plan.config.gateway.domain === undefined ? {} : { domain: plan.config.gateway.domain }),
       ...(tls === undefined ? {} : { tls }),
       logger: { level: logLevel },
+      ops: opened.ops,
     });
   } catch (error) {
+    await opened.ops.close().catch(() => undefined);
     await backend.close().catch(() => undefined);
     throw error;
   }

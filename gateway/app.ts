@@ -35,6 +35,8 @@ import { contentRangeHeader, parseRangeHeader } from './s3/range.ts';
 import type { ConditionalHeaders } from './s3/conditionals.ts';
 import { parseListV1Params, parseListV2Params } from './s3/list-params.ts';
 import { HEALTH_PATH, READY_PATH } from './health.ts';
+import type { GatewayOps } from './admin/ops.ts';
+import { runWithRequestId } from '../shared/logging/request-context.ts';
 import { dispatchMultipart } from './s3/multipart-handlers.ts';
 import { parsePartNumber } from './s3/multipart-params.ts';
 import { getObjectPart, headObjectPart, partsCount } from './ops/multipart.ts';
@@ -55,6 +57,8 @@ export interface GatewayAppOptions {
   domain?: string;
   logger?: FastifyServerOptions['logger'];
   https?: { cert: string | Buffer; key: string | Buffer };
+  /** Metrics, admin API and status page under /_predastore/ (gateway/admin, docs/operations.md). */
+  ops?: GatewayOps;
 }
 
 /** Largest request body read into memory for bucket-level XML (CreateBucketConfiguration). */
@@ -179,10 +183,25 @@ export function buildGatewayApp(options: GatewayAppOptions): FastifyInstance {
     reply.header('server', 'Predastore');
   });
 
+  // The request id follows the request into the shard and s3db clients (shared/logging).
+  app.addHook('onRequest', (request, _reply, done) => runWithRequestId(request.id, done));
+  const ops = options.ops;
+  const isOpsRequest = (request: FastifyRequest, rawPath: string): boolean =>
+    ops !== undefined &&
+    ops.handles(rawPath) &&
+    bucketFromHost(request.headers.host, options.domain) === undefined;
+  if (ops !== undefined) {
+    app.addHook('onResponse', async (request, reply) =>
+      ops.observe(request, reply, request.s3?.resolved?.operation),
+    );
+    app.addHook('onClose', async () => ops.close());
+  }
+
   // The one place requests are authenticated and authorised (health endpoints are exempt).
   app.addHook('preHandler', async (request) => {
     const { rawPath, rawQuery } = splitUrl(request.raw.url ?? '/');
     if (isHealthRequest(request, rawPath, options.domain)) return;
+    if (isOpsRequest(request, rawPath)) return; // authenticated and authorised by gateway/admin
     // CORS preflights carry no credentials (browsers send none); they only read bucket CORS rules.
     if (request.method === 'OPTIONS') return;
     const headers = request.headers as HeaderBag;
@@ -256,6 +275,7 @@ export function buildGatewayApp(options: GatewayAppOptions): FastifyInstance {
     handler: async (request, reply) => {
       const { rawPath } = splitUrl(request.raw.url ?? '/');
       if (isHealthRequest(request, rawPath, options.domain)) return handleHealth(request, reply, backend);
+      if (ops !== undefined && isOpsRequest(request, rawPath)) return ops.handle(request, reply, auth);
       if (request.method === 'OPTIONS')
         return handlePreflight(backend, request, reply, rawPath, options.domain);
       const { resolved, identity, authRequest } = request.s3;

@@ -6,6 +6,7 @@ import type { Backend } from './backend/types.ts';
 import type { GatewayAuth } from './auth-contract.ts';
 import { buildGatewayApp } from './app.ts';
 import { createGatewayAuth } from './auth-adapter.ts';
+import type { GatewayOps } from './admin/ops.ts';
 
 export interface GatewayServerOptions {
   backend: Backend;
@@ -19,6 +20,8 @@ export interface GatewayServerOptions {
   region?: string;
   domain?: string;
   logger?: FastifyServerOptions['logger'];
+  /** Metrics, admin API and status page (gateway/admin). */
+  ops?: GatewayOps;
 }
 
 export interface GatewayServer {
@@ -37,6 +40,7 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
     ...(options.domain === undefined ? {} : { domain: options.domain }),
     ...(options.tls === undefined ? {} : { https: options.tls }),
     ...(options.logger === undefined ? {} : { logger: options.logger }),
+    ...(options.ops === undefined ? {} : { ops: options.ops }),
   });
   const host = options.host ?? '127.0.0.1';
   await app.listen({ port: options.port, host });

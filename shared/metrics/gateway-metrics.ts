@@ -157,13 +157,13 @@ export class GatewayMetrics {
 
   private registerClusterGauges(): void {
     const registers = [this.registry];
-    const self = this;
+    const cluster = (): Promise<ClusterGauges | undefined> => this.cluster();
     new Gauge({
       name: 'predastore_cluster_repair_backlog',
       help: 'Repair tasks queued in s3db (pd.repair); counting stops at a bound, see _capped',
       registers,
       async collect() {
-        const c = await self.cluster();
+        const c = await cluster();
         if (c !== undefined) this.set(c.repairBacklog);
       },
     });
@@ -172,7 +172,7 @@ export class GatewayMetrics {
       help: '1 when the repair backlog count stopped at its bound',
       registers,
       async collect() {
-        const c = await self.cluster();
+        const c = await cluster();
         if (c !== undefined) this.set(c.repairBacklogCapped ? 1 : 0);
       },
     });
@@ -182,7 +182,7 @@ export class GatewayMetrics {
       labelNames: ['kind', 'state'],
       registers,
       async collect() {
-        const c = await self.cluster();
+        const c = await cluster();
         if (c === undefined) return;
         this.reset();
         const counts = new Map<string, { kind: string; state: string; n: number }>();
@@ -206,7 +206,7 @@ export class GatewayMetrics {
         labelNames: ['id', 'kind'],
         registers,
         async collect() {
-          const c = await self.cluster();
+          const c = await cluster();
           if (c === undefined) return;
           this.reset();
           for (const job of c.jobs) {

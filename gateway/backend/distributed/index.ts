@@ -101,6 +101,8 @@ export interface DistributedBackendOptions {
   connectionsPerPeer?: number;
   /** How often the ring record (shared/cluster) is re-read for new writes. Default 5000 ms. */
   ringRefreshMs?: number;
+  /** Wraps the clients the data path uses (metrics and request ids: shared/metrics instrument*). */
+  instrument?: { shards?: (c: ShardClient) => ShardClient; db?: (c: S3dbClient) => S3dbClient };
 }
 
 export interface DistributedBackend extends Backend {
@@ -142,22 +144,26 @@ export async function createDistributedBackend(
   const transport = options.transport ?? (await createTransport(config.transport.kind));
   const first = config.db[0];
   if (first === undefined) throw new Error('the config has no s3db node');
-  const db = new S3dbClient({
-    nodes: config.db.map(
-      (d) => `${d.advertiseHost.includes(':') ? `[${d.advertiseHost}]` : d.advertiseHost}:${d.port}`,
-    ),
-    credentials: { accessKeyId: first.accessKeyId, secretAccessKey: first.secretAccessKey },
-    region: config.region,
-    caPem: tls.caPem,
-    retryForMs: options.dbRetryForMs ?? 15_000,
-  });
-  const shards = new ShardClient({
-    transport,
-    tls,
-    defaultTimeoutMs: options.writeTimeoutMs ?? 30_000,
-    connectTimeoutMs: 3000,
-    connectionsPerPeer: options.connectionsPerPeer ?? 2,
-  });
+  const db = (options.instrument?.db ?? ((c: S3dbClient) => c))(
+    new S3dbClient({
+      nodes: config.db.map(
+        (d) => `${d.advertiseHost.includes(':') ? `[${d.advertiseHost}]` : d.advertiseHost}:${d.port}`,
+      ),
+      credentials: { accessKeyId: first.accessKeyId, secretAccessKey: first.secretAccessKey },
+      region: config.region,
+      caPem: tls.caPem,
+      retryForMs: options.dbRetryForMs ?? 15_000,
+    }),
+  );
+  const shards = (options.instrument?.shards ?? ((c: ShardClient) => c))(
+    new ShardClient({
+      transport,
+      tls,
+      defaultTimeoutMs: options.writeTimeoutMs ?? 30_000,
+      connectTimeoutMs: 3000,
+      connectionsPerPeer: options.connectionsPerPeer ?? 2,
+    }),
+  );
   const scheme = { k: config.rs.data, m: config.rs.parity };
   const geometry = makeGeometry(scheme, {
     maxChunkSize: options.maxChunkSize ?? MAX_CHUNK_SIZE,
