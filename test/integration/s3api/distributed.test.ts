@@ -46,7 +46,7 @@ defineS3ApiSuite('distributed backend', async () => {
       region: cluster.config.region,
       owner: { credentials: ACCOUNT, client: clients[0] },
       readOnly: { credentials: READ_ONLY, client: clients[1] },
-      garbageCount: async () => (await backend.garbageRecords(100_000)).length,
+      garbageCount: async () => (await backend.garbageRecords(10_000)).length,
       stop: async () => {
         for (const c of clients) c.destroy();
         await gateway.close();
