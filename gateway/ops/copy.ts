@@ -6,6 +6,7 @@ import { AccessDenied, InvalidRequest } from '../errors.ts';
 import type { ConditionalHeaders } from '../s3/conditionals.ts';
 import { checkCopySourceConditions, copyOntoItself, parseCopySourceRange } from '../s3/multipart-params.ts';
 import type { CopySource, MetadataDirective } from '../s3/multipart-params.ts';
+import { tagsForCopy } from '../s3/tagging.ts';
 import { ownedBucket } from './context.ts';
 import type { OperationContext } from './context.ts';
 
@@ -63,6 +64,8 @@ export interface CopyObjectRequest {
   directive: MetadataDirective;
   /** The request's own metadata headers (used with REPLACE). */
   metadata: ObjectMetadata;
+  /** x-amz-tagging-directive and x-amz-tagging of the request (COPY keeps the source's tags). */
+  tagging: { directive?: string; header?: string };
 }
 
 function metadataOf(info: ObjectInfo): ObjectMetadata {
@@ -86,12 +89,14 @@ export async function copyObject(ctx: OperationContext, request: CopyObjectReque
       throw InvalidRequest(
         `The specified copy source is larger than the maximum allowable size for a copy source: ${MAX_COPY_SOURCE_SIZE}`,
       );
+    const tags = tagsForCopy(request.tagging.directive, opened.info.tags, request.tagging.header);
     return await ctx.backend.putObject({
       bucket: request.bucket,
       key: request.key,
       body: opened.body,
       metadata: request.directive === 'REPLACE' ? request.metadata : metadataOf(opened.info),
       expectedSize: opened.info.size,
+      ...(tags.length === 0 ? {} : { tags }),
     });
   } finally {
     await opened.close();

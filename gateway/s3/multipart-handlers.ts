@@ -2,7 +2,9 @@
 // gateway/ops/copy.ts) → headers + XML. Called from the app's dispatch for these operations only.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AuthRequest, GatewayAuth } from '../auth-contract.ts';
-import { MalformedXML, MissingContentLength } from '../errors.ts';
+import { AccessDenied, MalformedXML, MissingContentLength } from '../errors.ts';
+import type { ObjectTag } from '../backend/types.ts';
+import { parseTaggingHeader } from './tagging.ts';
 import type { OperationContext } from '../ops/context.ts';
 import { copyObject } from '../ops/copy.ts';
 import type { CopySourceRequest } from '../ops/copy.ts';
@@ -79,6 +81,32 @@ function copySourceOf(
   };
 }
 
+/** x-amz-tagging of a write; storing tags needs s3:PutObjectTagging besides the write itself. */
+function taggingOf(
+  headers: HeaderBag,
+  ctx: OperationContext,
+  auth: GatewayAuth,
+  bucket: string,
+): ObjectTag[] | undefined {
+  const header = headerValue(headers, 'x-amz-tagging');
+  if (header === undefined) return undefined;
+  const tags = parseTaggingHeader(header);
+  if (tags.length > 0 && !auth.isAllowed(ctx.identity, 's3:PutObjectTagging', bucket)) throw AccessDenied();
+  return tags;
+}
+
+function copyTagging(
+  headers: HeaderBag,
+  ctx: OperationContext,
+  auth: GatewayAuth,
+  bucket: string,
+): { directive?: string; header?: string } {
+  const directive = headerValue(headers, 'x-amz-tagging-directive');
+  const header = headerValue(headers, 'x-amz-tagging');
+  if (header !== undefined) taggingOf(headers, ctx, auth, bucket);
+  return { ...(directive === undefined ? {} : { directive }), ...(header === undefined ? {} : { header }) };
+}
+
 export async function dispatchMultipart(
   operation: MultipartOperation,
   ctx: OperationContext,
@@ -94,10 +122,12 @@ export async function dispatchMultipart(
   const uploadId = resolved.query.uploadId ?? '';
   switch (operation) {
     case 'CreateMultipartUpload': {
+      const tags = taggingOf(headers, ctx, auth, bucket);
       const upload = await createMultipartUpload(ctx, {
         bucket,
         key,
         metadata: metadataFromHeaders(headers),
+        ...(tags === undefined ? {} : { tags }),
       });
       return reply.type(XML).send(initiateMultipartUploadXml(upload));
     }
@@ -163,6 +193,7 @@ export async function dispatchMultipart(
         source: copySourceOf(headers, ctx, auth, false),
         directive: parseMetadataDirective(headerValue(headers, 'x-amz-metadata-directive')),
         metadata: metadataFromHeaders(headers),
+        tagging: copyTagging(headers, ctx, auth, bucket),
       });
       return reply.type(XML).send(copyResultXml('CopyObjectResult', result));
     }

@@ -207,11 +207,10 @@ function apiOperation(
   const multipart = 'uploadId' in query || 'uploads' in query;
   if ('versionId' in query && (!plainRead || multipart))
     throw NotImplemented(`?versionId on ${method} of an object`);
-  // x-amz-tagging is stored by PutObject; other writes (copy, multipart) would drop it.
+  // x-amz-tagging is stored by PutObject, CopyObject and CreateMultipartUpload; a part has no tags.
   const tagging = headers?.['x-amz-tagging'] !== undefined;
-  const copy = headers?.['x-amz-copy-source'] !== undefined;
-  if (tagging && (method === 'POST' || multipart || copy))
-    throw NotImplemented('x-amz-tagging on copies and multipart uploads');
+  if (tagging && ('uploadId' in query || (method === 'POST' && !('uploads' in query))))
+    throw NotImplemented('x-amz-tagging on multipart parts and POST uploads');
   return undefined;
 }
 

@@ -13,6 +13,7 @@ import {
   DeleteBucketCommand,
   DeleteObjectCommand,
   GetObjectCommand,
+  GetObjectTaggingCommand,
   HeadObjectCommand,
   ListMultipartUploadsCommand,
   ListPartsCommand,
@@ -601,6 +602,30 @@ export function defineMultipartSuite(name: string, start: () => Promise<Multipar
         new CopyObjectCommand({ Bucket: B, Key: 'copy-of-mp', CopySource: `${B}/mp-source` }),
       );
       assert.equal(fromMultipart.CopyObjectResult?.ETag, quoted(Buffer.concat(parts)));
+    });
+
+    it('carries tags: CopyObject COPY/REPLACE tagging directive, CreateMultipartUpload x-amz-tagging', async () => {
+      const tagsOf = async (key: string): Promise<string[]> =>
+        ((await s3.send(new GetObjectTaggingCommand({ Bucket: B, Key: key }))).TagSet ?? []).map(
+          (t) => `${t.Key}=${t.Value}`,
+        );
+      await s3.send(new PutObjectCommand({ Bucket: B, Key: 'tagged', Body: 'x', Tagging: 'a=1&b=two' }));
+      await s3.send(new CopyObjectCommand({ Bucket: B, Key: 'tagged-copy', CopySource: `${B}/tagged` }));
+      assert.deepEqual((await tagsOf('tagged-copy')).sort(), ['a=1', 'b=two']);
+      await s3.send(
+        new CopyObjectCommand({
+          Bucket: B,
+          Key: 'tagged-replaced',
+          CopySource: `${B}/tagged`,
+          TaggingDirective: 'REPLACE',
+          Tagging: 'c=3',
+        }),
+      );
+      assert.deepEqual(await tagsOf('tagged-replaced'), ['c=3']);
+      const uploadId = await create('tagged-mp', { Tagging: 'mp=yes' });
+      const etag = await upload('tagged-mp', uploadId, 1, Buffer.from('tagged multipart'));
+      await complete('tagged-mp', uploadId, [{ PartNumber: 1, ETag: etag }]);
+      assert.deepEqual(await tagsOf('tagged-mp'), ['mp=yes']);
     });
 
     it('copies an object larger than one chunk', { skip: false }, async (ctx) => {

@@ -325,5 +325,11 @@ describe('multipart and copy parameters', () => {
     assert.equal(route('HEAD', '/b/k?partNumber=2'), 'HeadObject');
     assert.throws(() => route('PUT', '/b/k?partNumber=2'), { code: 'InvalidRequest' });
     assert.throws(() => route('GET', '/b/k?uploads'), { code: 'MethodNotAllowed' });
+    // Tags go with CreateMultipartUpload and CopyObject; a part has none.
+    assert.equal(route('POST', '/b/k?uploads', { 'x-amz-tagging': 'a=1' }), 'CreateMultipartUpload');
+    assert.equal(route('PUT', '/b/k', { 'x-amz-copy-source': 'b/s', 'x-amz-tagging': 'a=1' }), 'CopyObject');
+    assert.throws(() => route('PUT', '/b/k?partNumber=1&uploadId=u', { 'x-amz-tagging': 'a=1' }), {
+      code: 'NotImplemented',
+    });
   });
 });
