@@ -8,6 +8,9 @@ import { ShardStore } from '../store/index.ts';
 import { shardStoreBackend } from './store-backend.ts';
 import { applianceTls } from './tls.ts';
 import { observeAppliance } from './observability.ts';
+import { maintenanceOf } from '../../shared/config/index.ts';
+import { startMaintenance } from '../maintenance/index.ts';
+import type { RunningMaintenance } from '../maintenance/index.ts';
 
 export interface RunningAppliance {
   id: number;
@@ -60,6 +63,10 @@ export async function startAppliance(
     throw error;
   }
   await observed.listen(log);
+  // Background work: job runner, healer, garbage worker, schedules (docs/maintenance.md).
+  let maintenance: RunningMaintenance | undefined;
+  if (maintenanceOf(config).enabled)
+    maintenance = await startMaintenance({ config, applianceId: id, store, tls, log });
   log(
     `node ${id}: shard server (${config.transport.kind}) on ${node.host}:${server.port}, advertised as ${node.advertiseHost}, data ${node.path}`,
   );
@@ -70,6 +77,7 @@ export async function startAppliance(
     port: server.port,
     close: () => {
       closing ??= (async () => {
+        await maintenance?.close();
         await observed.close();
         await server.close();
         await store.close();

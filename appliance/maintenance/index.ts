@@ -72,7 +72,7 @@ export function s3dbClientFor(config: ClusterConfig, caPem: string): S3dbClient 
 
 export async function startMaintenance(options: MaintenanceOptions): Promise<RunningMaintenance> {
   const { config, applianceId, store } = options;
-  const log = options.log ?? (() => {});
+  const log = throttled(options.log ?? (() => {}));
   const settings = maintenanceOf(config);
   const owner = String(applianceId);
   const stats = statsFor(applianceId);
@@ -247,4 +247,21 @@ async function writeLastScrub(path: string, at: number): Promise<void> {
   const tmp = `${path}.tmp`;
   await writeFile(tmp, JSON.stringify({ lastScrubAt: at }) + '\n');
   await rename(tmp, path);
+}
+
+/**
+ * The same failure repeats on every poll while s3db or a peer is down: say it once a minute. Lines are
+ * compared without digits, so retries that differ only in numbers count as the same.
+ */
+function throttled(log: (line: string) => void, windowMs = 60_000): (line: string) => void {
+  const last = new Map<string, number>();
+  return (line) => {
+    if (!/fail|could not|unreadable/i.test(line)) return log(line);
+    const shape = line.replace(/\d+/g, '#');
+    const now = Date.now();
+    if (now - (last.get(shape) ?? -Infinity) < windowMs) return;
+    if (last.size > 1000) last.clear();
+    last.set(shape, now);
+    log(line);
+  };
 }

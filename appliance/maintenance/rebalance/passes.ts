@@ -6,6 +6,7 @@
 import { TABLES } from '../../../shared/metadata/keys.ts';
 import { decodeObjectRecord } from '../../../shared/metadata/records.ts';
 import type { S3dbClient } from '../../../shared/s3db-client/index.ts';
+import { logLine } from './context.ts';
 import type { ProgressPatch, RebalanceJobContext } from './context.ts';
 import type { StoredObject } from './move-chunk.ts';
 import { splitObjectKey } from './plan.ts';
@@ -154,6 +155,7 @@ export async function runPasses(ctx: RebalanceJobContext, options: PassOptions):
     for await (const page of records(ctx.db, state.after, pageSize))
       for (const obj of page.objects) remaining += plan.count(obj);
     await report({ total: state.done + remaining });
+    logLine(ctx, `pass ${state.pass + 1}: ${remaining} ${options.unit} to do (${state.done} done so far)`);
     let needed = 0;
     for await (const page of records(ctx.db, state.after, pageSize)) {
       const queue = page.objects.filter((obj) => plan.count(obj) > 0);
