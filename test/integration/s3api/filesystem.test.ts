@@ -9,6 +9,7 @@ defineS3ApiSuite('filesystem backend', async () => {
     region: REGION,
     owner: { credentials: ACCOUNTS.alice, client: gateway.client(ACCOUNTS.alice) },
     readOnly: { credentials: ACCOUNTS.aliceReadOnly, client: gateway.client(ACCOUNTS.aliceReadOnly) },
+    awsCli: true,
     stop: () => gateway.stop(),
   };
 });

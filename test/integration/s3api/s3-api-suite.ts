@@ -23,6 +23,12 @@ import {
   PutObjectTaggingCommand,
 } from '@aws-sdk/client-s3';
 import type { S3Client } from '@aws-sdk/client-s3';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { presignRequest, signRequest } from '../../../shared/sigv4/index.ts';
 import { checksumOf } from '../../../gateway/auth/checksums.ts';
 
@@ -38,10 +44,16 @@ export interface ApiTarget {
   owner: { credentials: Credentials; client: S3Client };
   /** A key of the same account allowed only to read and list. */
   readOnly: { credentials: Credentials; client: S3Client };
+  /** Also drive `aws s3api delete-objects` (the Debian AWS CLI at /usr/bin/aws) against this target. */
+  awsCli?: boolean;
   /** Number of garbage records queued (distributed backend only). */
   garbageCount?: () => Promise<number>;
   stop(): Promise<void>;
 }
+
+const execFileAsync = promisify(execFile);
+/** The Debian package's CLI (an older `aws` may come first on PATH; docs/compat.md). */
+const AWS_CLI = '/usr/bin/aws';
 
 interface SdkError {
   name: string;
@@ -197,6 +209,53 @@ export function defineS3ApiSuite(name: string, start: () => Promise<ApiTarget>):
       );
       const still = await s3.send(new GetObjectCommand({ Bucket: 'batch', Key: 'keep' }));
       assert.equal(await text(still.Body), Buffer.alloc(8192, 'keep').toString());
+    });
+
+    it('aws s3api delete-objects (AWS CLI, Content-MD5) deletes and reports keys', async (t) => {
+      if (target.awsCli !== true || !existsSync(AWS_CLI)) {
+        t.skip('AWS CLI run only on the filesystem target, when /usr/bin/aws exists');
+        return;
+      }
+      for (const key of ['cli-a', 'cli b'])
+        await s3.send(new PutObjectCommand({ Bucket: 'batch', Key: key, Body: key }));
+      const home = await mkdtemp(join(tmpdir(), 'pd-awscli-'));
+      try {
+        const { stdout } = await execFileAsync(
+          AWS_CLI,
+          [
+            '--endpoint-url',
+            target.url,
+            '--region',
+            target.region,
+            '--output',
+            'json',
+            's3api',
+            'delete-objects',
+            '--bucket',
+            'batch',
+            '--delete',
+            JSON.stringify({ Objects: [{ Key: 'cli-a' }, { Key: 'cli b' }, { Key: 'cli-missing' }] }),
+          ],
+          {
+            timeout: 60_000,
+            env: {
+              PATH: process.env.PATH ?? '/usr/bin:/bin',
+              HOME: home,
+              AWS_ACCESS_KEY_ID: target.owner.credentials.accessKeyId,
+              AWS_SECRET_ACCESS_KEY: target.owner.credentials.secretAccessKey,
+              AWS_EC2_METADATA_DISABLED: 'true',
+              AWS_CONFIG_FILE: join(home, 'config'),
+              AWS_SHARED_CREDENTIALS_FILE: join(home, 'credentials'),
+            },
+          },
+        );
+        const out = JSON.parse(stdout) as { Deleted?: { Key: string }[]; Errors?: unknown[] };
+        assert.deepEqual((out.Deleted ?? []).map((d) => d.Key).sort(), ['cli b', 'cli-a', 'cli-missing']);
+        assert.equal(out.Errors, undefined);
+      } finally {
+        await rm(home, { recursive: true, force: true });
+      }
+      await expectS3Error(s3.send(new HeadObjectCommand({ Bucket: 'batch', Key: 'cli-a' })), 404);
     });
 
     it('ListObjectVersions shows every object once as the null version, with all parameters', async () => {
