@@ -459,6 +459,10 @@ export class RaftDriver {
       this.currentRole = rd.softState.role;
       this.opts.onLeaderChange?.(this.leader, this.currentRole);
     }
+    // A leader's appends leave before its own disk write: the follower's fsync runs in parallel with the
+    // leader's, and the core counts the leader's copy only once this Ready is persisted (advance).
+    const early = rd.earlyMessages.length > 0 ? new Set(rd.earlyMessages) : undefined;
+    if (early) for (const m of rd.earlyMessages) this.opts.send(m.to, encodeMessage(m));
     if (!rd.mustSync && !rd.snapshot && rd.entries.length === 0) {
       // Only the commit index moved: it need not be durable (it is re-learned from the leader after a
       // restart), so it rides along with the next write instead of costing a disk round of its own.
@@ -489,6 +493,7 @@ export class RaftDriver {
       }
     }
     for (const m of rd.messages) {
+      if (early?.has(m)) continue;
       const ref = m.type === 'snapshot' ? decodeSnapshotRef(m.snapshot.data) : undefined;
       if (ref) {
         this.snapshots.offer(m.to, ref, encodeMessage(m)); // the file follows in chunks

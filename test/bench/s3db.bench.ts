@@ -1,8 +1,10 @@
 // s3db benchmark: 256-byte puts through the REST API to a 3-node loopback cluster of real processes, at
-// concurrency 1 / 16 / 64 / 256 (ops/s, p50, p99), and the time from kill -9 of the leader to the first
-// accepted write. With BENCH_ETCD=1 (default when etcd is installed or installable with apt) the same load runs
-// against a 3-node etcd 3.4 cluster (v3 JSON gateway over plain HTTP) side by side.
-// Run: npm run bench:s3db   (BENCH_SECONDS=N per concurrency level, default 5)
+// concurrency 1 / 16 / 64 / 256 (ops/s, p50, p99); 256-byte gets at concurrency 1 / 16 / 64, linearizable
+// (ReadIndex) and stale (local); and the time from kill -9 of the leader to the first accepted write. With
+// BENCH_ETCD=1 (default when etcd is installed or installable with apt) the same load runs against a 3-node
+// etcd 3.4 cluster (v3 JSON gateway over plain HTTP; gets: linearizable and serializable ranges) side by side.
+// Run: npm run bench:s3db   (BENCH_SECONDS=N per level, default 5; BENCH_LEVELS, BENCH_READ_LEVELS;
+// BENCH_ONLY=s3db|etcd)
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import http from 'node:http';
@@ -13,6 +15,10 @@ import { ProcessCluster } from '../integration/s3db/harness.ts';
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 5);
 const LEVELS = (process.env['BENCH_LEVELS'] ?? '1,16,64,256').split(',').map(Number);
+const READ_LEVELS = (process.env['BENCH_READ_LEVELS'] ?? '1,16,64').split(',').map(Number);
+const ONLY = process.env['BENCH_ONLY'] ?? '';
+/** Keys written before the read runs (reads pick among them). */
+const READ_KEYS = 256;
 const VALUE = new Uint8Array(256).fill(0x61);
 
 function bench(name: string, value: number | string, unit: string): void {
@@ -28,6 +34,7 @@ async function runLoad(
   label: string,
   concurrency: number,
   put: (key: string) => Promise<void>,
+  op = 'put256',
 ): Promise<void> {
   const latencies: number[] = [];
   let n = 0;
@@ -56,10 +63,10 @@ async function runLoad(
   );
   const elapsed = (performance.now() - start) / 1000;
   latencies.sort((a, b) => a - b);
-  bench(`${label}.put256.c${concurrency}.ops`, (n / elapsed).toFixed(0), 'ops/s');
-  bench(`${label}.put256.c${concurrency}.p50`, percentile(latencies, 50).toFixed(2), 'ms');
-  bench(`${label}.put256.c${concurrency}.p99`, percentile(latencies, 99).toFixed(2), 'ms');
-  if (errors > 0) bench(`${label}.put256.c${concurrency}.errors`, errors, 'count');
+  bench(`${label}.${op}.c${concurrency}.ops`, (n / elapsed).toFixed(0), 'ops/s');
+  bench(`${label}.${op}.c${concurrency}.p50`, percentile(latencies, 50).toFixed(2), 'ms');
+  bench(`${label}.${op}.c${concurrency}.p99`, percentile(latencies, 99).toFixed(2), 'ms');
+  if (errors > 0) bench(`${label}.${op}.c${concurrency}.errors`, errors, 'count');
 }
 
 async function benchS3db(): Promise<void> {
@@ -72,6 +79,21 @@ async function benchS3db(): Promise<void> {
       await runLoad('s3db', c, async (key) => {
         await client.put('bench', key, VALUE);
       });
+    }
+    for (let i = 0; i < READ_KEYS; i++) await client.put('read', `r${i}`, VALUE);
+    for (const stale of [false, true]) {
+      for (const c of READ_LEVELS) {
+        let next = 0;
+        await runLoad(
+          's3db',
+          c,
+          async () => {
+            const v = await client.get('read', `r${next++ % READ_KEYS}`, { stale });
+            if (!v) throw new Error('missing key');
+          },
+          stale ? 'get256stale' : 'get256',
+        );
+      }
     }
     // Failover: kill -9 the leader while one writer keeps writing; time to the first write accepted after it.
     const leader = await cluster.leaderId();
@@ -116,7 +138,7 @@ function haveEtcd(): boolean {
 
 async function benchEtcd(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'etcd-bench-'));
-  const base = 21900 + (process.pid % 10) * 6;
+  const base = 34900 + (process.pid % 10) * 6;
   const names = ['e1', 'e2', 'e3'];
   const peer = (i: number): string => `http://127.0.0.1:${base + 2 * i + 1}`;
   const clientUrl = (i: number): string => `http://127.0.0.1:${base + 2 * i}`;
@@ -148,7 +170,7 @@ async function benchEtcd(): Promise<void> {
     ),
   );
   const agent = new http.Agent({ keepAlive: true, maxSockets: 512 });
-  const post = (i: number, path: string, body: unknown): Promise<number> =>
+  const post = (i: number, path: string, body: unknown, check?: (json: string) => boolean): Promise<number> =>
     new Promise((resolve, reject) => {
       const data = Buffer.from(JSON.stringify(body));
       const req = http.request(
@@ -159,8 +181,12 @@ async function benchEtcd(): Promise<void> {
           headers: { 'content-type': 'application/json', 'content-length': data.length },
         },
         (res) => {
-          res.resume();
-          res.on('end', () => resolve(res.statusCode ?? 0));
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            if (check && !check(Buffer.concat(chunks).toString())) reject(new Error('unexpected answer'));
+            else resolve(res.statusCode ?? 0);
+          });
         },
       );
       req.on('error', reject);
@@ -187,6 +213,29 @@ async function benchEtcd(): Promise<void> {
         if (status !== 200) throw new Error(`etcd ${status}`);
       });
     }
+    for (let i = 0; i < READ_KEYS; i++) {
+      await post(0, '/v3/kv/put', { key: Buffer.from(`r${i}`).toString('base64'), value });
+    }
+    for (const serializable of [false, true]) {
+      for (const c of READ_LEVELS) {
+        let next = 0;
+        await runLoad(
+          'etcd',
+          c,
+          async () => {
+            const n = next++;
+            const status = await post(
+              n % 3,
+              '/v3/kv/range',
+              { key: Buffer.from(`r${n % READ_KEYS}`).toString('base64'), serializable },
+              (json) => json.includes('"kvs"'),
+            );
+            if (status !== 200) throw new Error(`etcd ${status}`);
+          },
+          serializable ? 'get256stale' : 'get256',
+        );
+      }
+    }
   } finally {
     agent.destroy();
     for (const p of procs) p.kill('SIGKILL');
@@ -195,6 +244,7 @@ async function benchEtcd(): Promise<void> {
 }
 
 console.log(`# s3db bench ${new Date().toISOString()}, ${SECONDS}s per level`);
-await benchS3db();
-if (process.env['BENCH_ETCD'] !== '0' && haveEtcd()) await benchEtcd();
+if (ONLY !== 'etcd') await benchS3db();
+if (ONLY === 's3db') console.log('# etcd skipped (BENCH_ONLY=s3db)');
+else if (process.env['BENCH_ETCD'] !== '0' && haveEtcd()) await benchEtcd();
 else console.log('# etcd not available: side-by-side figures skipped');

@@ -136,6 +136,8 @@ interface SimNode {
   /** Term of the last leadership this node reported. */
   lastRole: string;
   lastCommit: number;
+  /** A Ready whose early appends are out and whose disk write is still under way (asynchronous persistence). */
+  pendingWrite?: { rd: Ready; at: number; sentEarly: Set<Message> };
 }
 
 interface InFlight {
@@ -331,6 +333,7 @@ export class Simulation {
 
   private crash(n: SimNode): void {
     n.raft = undefined;
+    n.pendingWrite = undefined;
     n.restartAt = this.tickNo + this.rng.int(1, 4 * this.opts.electionTick);
     this.stats.crashes++;
   }
@@ -341,12 +344,25 @@ export class Simulation {
     for (let guard = 0; n.raft !== undefined && n.raft.hasReady(); guard++) {
       if (guard > 10_000) this.fail(`node ${n.id} never stops producing Ready`);
       const rd = n.raft.ready();
+      // Like the real driver, a leader's appends often leave before its own disk write.
+      const early = rd.earlyMessages.length > 0 && this.rng.chance(0.7);
+      if (early) for (const m of rd.earlyMessages) this.send(m);
       if (this.faultsOn && this.opts.crashes && this.rng.chance(0.0005)) {
-        // Crash before anything of this Ready reached disk.
+        // Crash before anything of this Ready reached disk (its early appends may already be out).
         this.crash(n);
         return;
       }
-      this.handleReady(n, rd);
+      if (early) {
+        // The disk write completes some rounds later; meanwhile the node keeps stepping messages (acks of
+        // these very appends may arrive first), as the real driver does while it awaits the write.
+        n.pendingWrite = {
+          rd,
+          at: this.round + this.rng.int(1, 2 * ROUNDS_PER_TICK),
+          sentEarly: new Set(rd.earlyMessages),
+        };
+        return;
+      }
+      this.handleReady(n, rd, undefined);
       n.raft?.advance(rd);
       if (
         this.faultsOn &&
@@ -365,6 +381,22 @@ export class Simulation {
     }
   }
 
+  /** Completes due asynchronous disk writes (or crashes the node before one lands). */
+  private completeWrites(): void {
+    for (const n of this.nodes.values()) {
+      const w = n.pendingWrite;
+      if (w === undefined || n.raft === undefined || w.at > this.round) continue;
+      if (this.faultsOn && this.opts.crashes && this.rng.chance(0.03)) {
+        this.crash(n); // the write never landed; the appends it sent early are out there
+        continue;
+      }
+      n.pendingWrite = undefined;
+      this.handleReady(n, w.rd, w.sentEarly);
+      n.raft.advance(w.rd);
+      this.drain(n);
+    }
+  }
+
   private grantsVote(rd: Ready): boolean {
     return rd.messages.some((m) => m.type === 'voteResponse' && !m.reject);
   }
@@ -373,7 +405,7 @@ export class Simulation {
     return n.founding ? Array.from({ length: this.opts.nodes }, (_, i) => i + 1) : [];
   }
 
-  private handleReady(n: SimNode, rd: Ready): void {
+  private handleReady(n: SimNode, rd: Ready, sentEarly: Set<Message> | undefined): void {
     const raft = n.raft!;
     // a. snapshot
     if (rd.snapshot !== undefined) {
@@ -425,7 +457,7 @@ export class Simulation {
     n.lastCommit = Math.max(n.lastCommit, status.commit);
     this.maxCommitSeen = Math.max(this.maxCommitSeen, status.commit);
     // c. messages (through the codec, as on the wire)
-    for (const m of rd.messages) this.send(m);
+    for (const m of rd.messages) if (!sentEarly?.has(m)) this.send(m);
     // d. apply
     for (const e of rd.committedEntries) this.apply(n, e);
     // e. reads
@@ -815,11 +847,13 @@ export class Simulation {
     for (let r = 0; r < ROUNDS_PER_TICK; r++) {
       this.round++;
       this.deliverDue();
+      this.completeWrites();
     }
     for (const n of this.liveNodes()) {
       n.raft!.tick();
       this.drain(n);
-      if (this.opts.compaction && n.raft !== undefined && this.rng.chance(0.05)) this.compact(n);
+      if (this.opts.compaction && n.raft !== undefined && !n.pendingWrite && this.rng.chance(0.05))
+        this.compact(n);
     }
   }
 

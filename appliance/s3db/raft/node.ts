@@ -101,10 +101,12 @@ export class RaftNode implements RaftNodeApi {
   ready(): Ready {
     if (this.outstanding !== undefined) throw new RaftUsageError('ready() called again before advance()');
     const log = this.raft.log;
+    const msgs = this.raft.msgs;
     const rd: Ready = {
       entries: log.unstableEntries(),
       committedEntries: log.nextCommitted(),
-      messages: this.raft.msgs,
+      messages: msgs,
+      earlyMessages: msgs.filter((m) => m.type === 'append'),
       readStates: this.raft.readStates,
       mustSync: false,
     };
@@ -137,6 +139,7 @@ export class RaftNode implements RaftNodeApi {
     if (rd.snapshot !== undefined) log.snapshotStable(rd.snapshot.metadata.index);
     const lastPersisted = rd.entries[rd.entries.length - 1];
     if (lastPersisted !== undefined) log.stableTo(lastPersisted.index, lastPersisted.term);
+    if (lastPersisted !== undefined || rd.snapshot !== undefined) this.raft.onPersisted();
     const lastApplied = rd.committedEntries[rd.committedEntries.length - 1];
     if (lastApplied !== undefined && lastApplied.index > log.applied) {
       log.appliedTo(lastApplied.index);

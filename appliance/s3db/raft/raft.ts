@@ -177,7 +177,8 @@ export class Raft {
     for (const v of this.voters) {
       const pr = new Progress(last + 1, this.maxInflight);
       if (v === this.id) {
-        pr.match = last;
+        // The leader counts only what it has persisted (its appends may leave before its own disk write).
+        pr.match = this.persistedIndex();
         pr.recentActive = true;
       }
       this.prs.set(v, pr);
@@ -500,10 +501,26 @@ export class Raft {
   private appendEntries(entries: Entry[]): number {
     let index = this.log.lastIndex();
     const stamped = entries.map((e) => ({ ...e, term: this.term, index: ++index }));
-    const last = this.log.append(stamped);
-    this.prs.get(this.id)?.maybeUpdate(last);
-    this.maybeCommit();
-    return last;
+    // Not counted for the leader itself until persisted (onPersisted), so the driver may send the appends
+    // while its own write is under way (Raft thesis §10.2.1) without committing on an unwritten copy.
+    return this.log.append(stamped);
+  }
+
+  /** Highest index this node has persisted (nothing while a received snapshot is not yet persisted). */
+  private persistedIndex(): number {
+    if (this.log.pendingSnapshot !== undefined) return 0;
+    return Math.min(this.log.stableIndex, this.log.lastIndex());
+  }
+
+  /** The driver persisted a Ready: the leader now counts its own copy and may commit. */
+  onPersisted(): void {
+    if (this.role !== 'leader') return;
+    const pr = this.prs.get(this.id);
+    if (pr === undefined || !pr.maybeUpdate(this.persistedIndex())) return;
+    if (this.maybeCommit()) {
+      this.releasePendingReads();
+      this.bcastAppend();
+    }
   }
 
   /** Commit the highest index stored on a quorum, but only if it is from the current term (Raft §5.4.2). */

@@ -8,7 +8,8 @@
 //           rd.snapshot.metadata.index), and restore the FSM from rd.snapshot.data;
 //        b. persist rd.entries: an entry whose index is already on disk replaces it AND every entry after it
 //           (truncate, then append); persist rd.hardState if present. fsync if rd.mustSync;
-//        c. send rd.messages (only now — never before the fsync of step b);
+//        c. send rd.messages (only now — never before the fsync of step b); those also in rd.earlyMessages (a
+//           leader's appends) may instead be sent before step b, in parallel with the leader's own disk write;
 //        d. apply rd.committedEntries to the FSM in order ('confChange' entries carry an encoded ConfChange,
 //           see membership.ts; the core applies them to its own configuration itself);
 //        e. serve rd.readStates once the FSM has applied index >= readState.index;
@@ -154,6 +155,12 @@ export interface Ready {
   committedEntries: Entry[];
   /** Messages to send, after persisting. */
   messages: Message[];
+  /**
+   * The subset of `messages` that may be sent BEFORE or while this Ready is persisted: a leader's appends (the
+   * leader counts its own copy only once advance() reports it persisted, so nothing commits on an unwritten
+   * leader copy). A driver that sends them early must not send them again with the rest of `messages`.
+   */
+  earlyMessages: Message[];
   /** Answers to readIndex requests. */
   readStates: ReadState[];
   /** True when hardState term/vote or entries changed: the write must be fsynced before sending. */
