@@ -93,6 +93,7 @@ export const FLAGS: readonly FlagSpec[] = [
 export const USAGE = `Usage:
   s3d [flags]                   run Predastore parts as the config and flags say
   s3d certs <command> [flags]   create the cluster CA and node certificates (s3d certs -h)
+  s3d admin <command> [flags]   cluster status, repair, scrub, gc, rebalance, drain, jobs (s3d admin -h)
 
 Flags (-flag value, -flag=value and --flag all work; a flag beats its environment variable):
 ${formatFlagUsage(FLAGS)}
@@ -150,6 +151,10 @@ async function run(
   if (command === 'certs') {
     const { runCertsCommand } = await import('../shared/tls/certs-command.ts');
     return runCertsCommand(rest, io);
+  }
+  if (command === 'admin') {
+    const { runAdminCommand, processAdminIo } = await import('./admin/command.ts');
+    return runAdminCommand(rest, env, { ...processAdminIo(), out: io.out, err: io.err });
   }
   if (command !== undefined) throw new UsageError(`unexpected argument ${JSON.stringify(command)}`);
 
