@@ -33,7 +33,6 @@ import {
   pastPrefix,
   repairKey,
   uploadKey,
-  uploadKeyParts,
 } from '../../../shared/metadata/keys.ts';
 import {
   decodeObjectRecord,
@@ -486,7 +485,6 @@ export class DistributedMultipart implements MultipartBackend {
             limit,
           });
           for (const item of page.items) {
-            uploadKeyParts(bucket, item.key);
             yield toUploadInfo(decodeUploadRecord(item.value));
             after = item.key;
           }
