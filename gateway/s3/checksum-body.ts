@@ -7,7 +7,7 @@ import type { OperationContext } from '../ops/context.ts';
 import { requireBodyIntegrity } from './checksum.ts';
 import type { HeaderBag } from './headers.ts';
 
-/** Largest XML document these operations accept (DeleteObjects with 1000 long keys fits). */
+/** Default largest XML document these operations accept. */
 export const MAX_API_XML_BODY = 2 * 1024 * 1024;
 
 export interface ReadXmlOptions {
