@@ -169,6 +169,9 @@ export function normalizeConfig(
     gateway: {
       ...(domain === undefined || domain === '' ? {} : { domain: domain.toLowerCase() }),
       maxChunksInFlight: checked.gateway?.max_chunks_in_flight ?? DEFAULTS.maxChunksInFlight,
+      ...(checked.gateway?.inline_max_bytes === undefined
+        ? {}
+        : { inlineMaxBytes: checked.gateway.inline_max_bytes }),
     },
     tls: { dir: checked.tls?.dir === undefined ? resolve(basePath, 'tls') : resolve(cwd, checked.tls.dir) },
     maintenance: normalizeMaintenance(checked.maintenance),

@@ -97,6 +97,8 @@ export const StoreSchema = z.strictObject({
 export const GatewaySchema = z.strictObject({
   domain: z.string().optional(),
   max_chunks_in_flight: z.number().int().min(1).max(1024).optional(),
+  /** Objects of at most this many bytes are stored inline in their s3db record (0 = never). */
+  inline_max_bytes: z.number().int().min(0).max(65536).optional(),
 });
 
 export const TlsSchema = z.strictObject({

@@ -122,6 +122,8 @@ export interface GatewayConfig {
   readonly domain?: string;
   /** Upper bound on chunks being encoded or transferred at once per request. */
   readonly maxChunksInFlight: number;
+  /** `[gateway] inline_max_bytes` when set (distributed backend; its default applies otherwise). */
+  readonly inlineMaxBytes?: number;
 }
 
 export interface TlsConfig {

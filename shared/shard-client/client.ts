@@ -33,6 +33,7 @@ import {
   errorForStatus,
 } from './errors.ts';
 import { abortable } from '../async/abortable.ts';
+import { SegmentChannel } from './segment-channel.ts';
 
 export interface ShardClientOptions {
   transport: Transport;
@@ -81,6 +82,19 @@ export interface FetchTarget {
   range?: FetchRange;
 }
 
+/** A shard PUT whose segments are sent as they are produced (ShardClient.openPut). */
+export interface ShardPutStream {
+  /**
+   * Sends the next segment; resolves once the transport has taken it (the caller may then reuse the
+   * bytes). Calls must not overlap: await each before the next. Rejects once the PUT has failed.
+   */
+  write(segment: Uint8Array): Promise<void>;
+  /** After the last segment: resolves once the appliance has the shard durably (fsynced). */
+  finish(): Promise<void>;
+  /** Gives up: the appliance stores nothing; finish() and pending writes reject. */
+  abort(reason?: Error): void;
+}
+
 const TIMEOUT = Symbol('timeout');
 
 export class ShardClient {
@@ -127,6 +141,103 @@ export class ShardClient {
       const result = await response;
       expectOp(result, Op.PUT_SHARD, label);
     });
+  }
+
+  /**
+   * Opens a streamed shard PUT of exactly `shape.segmentCount` segments holding `shape.totalBytes`
+   * bytes (announced up front, as the appliance reserves memory for them). Segments go out as they
+   * are written, so the caller never holds a whole shard; `finish` waits for the durable answer.
+   * The timeout covers the whole stream, including the time the caller takes to produce it.
+   */
+  openPut(
+    peer: ShardPeer,
+    key: WireShardKey,
+    meta: { rsData: number; rsParity: number },
+    shape: { segmentCount: number; totalBytes: number },
+    options: RequestOptions = {},
+  ): ShardPutStream {
+    const channel = new SegmentChannel();
+    const cancel = new AbortController();
+    const onCancel = (): void => cancel.abort(options.signal?.reason);
+    if (options.signal?.aborted) cancel.abort(options.signal.reason);
+    else options.signal?.addEventListener('abort', onCancel, { once: true });
+    const body: RequestBody = {
+      op: Op.PUT_SHARD,
+      key,
+      ...meta,
+      segmentCount: shape.segmentCount,
+      totalBytes: shape.totalBytes,
+    };
+    const runOptions: RequestOptions = {
+      signal: cancel.signal,
+      ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+      ...(options.requestId === undefined ? {} : { requestId: options.requestId }),
+    };
+    const done = this.run(peer, 'PUT_SHARD', body, runOptions, async (framed, label) => {
+      const response = this.readResponse(framed, label);
+      response.catch(() => undefined);
+      let crc = 0;
+      let sent = 0;
+      let bytes = 0;
+      let transportFailed = false;
+      for (let item = await channel.take(); item !== null; item = await channel.take()) {
+        const s = item.segment;
+        if (sent >= shape.segmentCount || bytes + s.byteLength > shape.totalBytes) {
+          const error = new ShardProtocolError(label, `more than the announced shard shape was written`);
+          item.failed(error);
+          throw error;
+        }
+        const segCrc = crc32c(s);
+        try {
+          await framed.writeSegment(sent, segCrc, s);
+        } catch (error) {
+          // The appliance may have answered early (disk full, bad request) and closed; its answer says why.
+          item.failed(error as Error);
+          transportFailed = true;
+          break;
+        }
+        crc = crc32cCombine(crc, segCrc, s.byteLength);
+        sent++;
+        bytes += s.byteLength;
+        item.written();
+      }
+      if (!transportFailed) {
+        if (sent !== shape.segmentCount || bytes !== shape.totalBytes)
+          throw new ShardProtocolError(
+            label,
+            `PUT finished after ${sent} of ${shape.segmentCount} segments (${bytes} of ${shape.totalBytes} bytes)`,
+          );
+        try {
+          await framed.write(encodeEnd({ segmentCount: sent, crc }));
+          await framed.end();
+        } catch {
+          // as above: the response tells
+        }
+      }
+      const result = await response;
+      expectOp(result, Op.PUT_SHARD, label);
+    });
+    done.then(
+      () => {
+        channel.fail(new Error('the shard PUT is over'));
+        options.signal?.removeEventListener('abort', onCancel);
+      },
+      (error: unknown) => {
+        channel.fail(error as Error);
+        options.signal?.removeEventListener('abort', onCancel);
+      },
+    );
+    return {
+      write: (segment) => channel.push(segment),
+      finish: () => {
+        channel.close();
+        return done;
+      },
+      abort: (reason) => {
+        channel.fail(reason ?? new Error('shard PUT aborted'));
+        cancel.abort(reason ?? new Error('shard PUT aborted'));
+      },
+    };
   }
 
   /** Reads segments [firstSegment, firstSegment + segmentCount) of a shard, each checked against its CRC32C. */

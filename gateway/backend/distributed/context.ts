@@ -19,6 +19,10 @@ export interface DataPathContext {
   writeTimeoutMs: number;
   readTimeoutMs: number;
   minBytesPerMs: number;
+  /** PUTs of at most this many declared bytes are stored inline in the s3db record (0/absent: never). */
+  inlineMaxBytes?: number;
+  /** Stream shards segment by segment when the size is declared (default); false: collect chunks. */
+  streamShards?: boolean;
 }
 
 /** Timeout of a shard request that moves `bytes` (a slow, loaded machine still finishes big shards). */

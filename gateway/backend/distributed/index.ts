@@ -55,6 +55,7 @@ import { DistributedMultipart } from './multipart.ts';
 import { readObject } from './object-reader.ts';
 import type { ReadIssue } from './object-reader.ts';
 import { EMPTY_MD5, writeObject } from './object-writer.ts';
+import { DEFAULT_INLINE_MAX_BYTES } from './inline.ts';
 import type { AttemptedChunks } from './object-writer.ts';
 import {
   decodeBucketRecord,
@@ -99,6 +100,13 @@ export interface DistributedBackendOptions {
   garbageWorker?: boolean | GarbageWorkerOptions;
   /** Connections per appliance in the shard client. Default 2. */
   connectionsPerPeer?: number;
+  /**
+   * Objects of at most this many bytes are stored inline in their s3db record, not as shards.
+   * Default `[gateway] inline_max_bytes`, else 4096; 0 = never (docs/perf.md).
+   */
+  inlineMaxBytes?: number;
+  /** Stream shards segment by segment when the body size is declared. Default true (docs/perf.md). */
+  streamShards?: boolean;
   /** How often the ring record (shared/cluster) is re-read for new writes. Default 5000 ms. */
   ringRefreshMs?: number;
   /** Wraps the clients the data path uses (metrics and request ids: shared/metrics instrument*). */
@@ -183,6 +191,8 @@ export async function createDistributedBackend(
     writeTimeoutMs: options.writeTimeoutMs ?? 30_000,
     readTimeoutMs: options.readTimeoutMs ?? 5000,
     minBytesPerMs: options.minBytesPerMs ?? 250,
+    inlineMaxBytes: options.inlineMaxBytes ?? config.gateway.inlineMaxBytes ?? DEFAULT_INLINE_MAX_BYTES,
+    streamShards: options.streamShards ?? true,
   };
   const ringSource = new RingSource(db, config, {
     ...(options.ringRefreshMs === undefined ? {} : { refreshMs: options.ringRefreshMs }),
@@ -384,6 +394,7 @@ class DistributedBackendImpl implements DistributedBackend {
           versionId,
           body: input.body,
           ...(input.expectedSize === undefined ? {} : { expectedSize: input.expectedSize }),
+          inlineMaxBytes: ctx.inlineMaxBytes ?? 0,
         },
         attempted,
       );
@@ -401,6 +412,7 @@ class DistributedBackendImpl implements DistributedBackend {
         chunkSize: ctx.geometry.chunkSize,
         chunks: written.chunks,
       };
+      if (written.inline !== undefined) record.inline = written.inline.toString('base64');
       if (input.tags !== undefined && input.tags.length > 0) record.tags = input.tags;
       const checksum = input.checksum?.();
       if (checksum !== undefined) record.checksum = checksum;

@@ -11,6 +11,7 @@ import { S3Error } from '../../errors.ts';
 import { timeoutFor } from './context.ts';
 import type { DataPathContext } from './context.ts';
 import { readSet } from './quorum.ts';
+import { inlineBytes, readInline } from './inline.ts';
 import type { ChunkRecord, ObjectRecord } from '../../../shared/metadata/records.ts';
 import { shardLocation } from '../../../shared/metadata/records.ts';
 
@@ -50,6 +51,8 @@ export function readObject(
   options: ObjectReadOptions = {},
 ): { first: Promise<void>; body: AsyncIterable<Buffer> } {
   if (record.size === 0) return { first: Promise.resolve(), body: (async function* () {})() };
+  const inline = inlineBytes(record);
+  if (inline !== undefined) return readInline(inline, options.range);
   const geometry = geometryOf(record);
   // Through the recorded chunk lengths: multipart manifests have chunks of varying length.
   // Per chunk scheme too: a manifest's parts may differ in RS scheme.

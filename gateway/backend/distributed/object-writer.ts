@@ -9,6 +9,8 @@ import { IncompleteBody, S3Error } from '../../errors.ts';
 import { timeoutFor } from './context.ts';
 import type { DataPathContext } from './context.ts';
 import { chunkWriteOutcome, writeQuorum } from './quorum.ts';
+import { readInlineBody, storesInline } from './inline.ts';
+import { streamObject } from './stream-writer.ts';
 import type { ChunkRecord } from '../../../shared/metadata/records.ts';
 
 export interface WriteInput {
@@ -17,6 +19,8 @@ export interface WriteInput {
   versionId: Buffer;
   body: AsyncIterable<Buffer>;
   expectedSize?: number;
+  /** Store a body of at most this many declared bytes inline (no shards); default 0 = never. */
+  inlineMaxBytes?: number;
 }
 
 export interface WrittenObject {
@@ -25,6 +29,8 @@ export interface WrittenObject {
   chunks: ChunkRecord[];
   /** Shards of durable chunks that were not written. */
   repairs: { chunkIndex: number; shards: number[] }[];
+  /** The object's bytes when stored inline (then `chunks` is empty): the record must carry them. */
+  inline?: Buffer;
 }
 
 /** Placements of every chunk whose shards may have been (partly) written; filled as the write goes. */
@@ -48,6 +54,14 @@ export async function writeObject(
   input: WriteInput,
   attempted: AttemptedChunks,
 ): Promise<WrittenObject> {
+  if (storesInline(input.expectedSize, input.inlineMaxBytes ?? 0)) {
+    const inline = await readInlineBody(input.body, input.expectedSize as number).catch((error: unknown) => {
+      throw bodyError(error);
+    });
+    return { size: inline.bytes.length, md5: inline.md5, chunks: [], repairs: [], inline: inline.bytes };
+  }
+  if (input.expectedSize !== undefined && ctx.streamShards !== false)
+    return streamObject(ctx, { ...input, expectedSize: input.expectedSize }, attempted);
   const { k, m } = ctx.geometry.scheme;
   const encoder = new ObjectEncoder({
     geometry: ctx.geometry,
@@ -153,7 +167,7 @@ async function putChunk(
   return outcome.failed;
 }
 
-function bodyError(error: unknown): unknown {
+export function bodyError(error: unknown): unknown {
   if (!(error instanceof DataPathError)) return error;
   if (error.code === 'BODY_TOO_SHORT') return IncompleteBody();
   if (error.code === 'BODY_TOO_LONG')

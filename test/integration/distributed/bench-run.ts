@@ -1,13 +1,18 @@
 // The distributed half of `npm run bench:s3` (test/bench/s3.bench.ts): a dev cluster of real processes
-// (3 s3db, 5 appliances, RS(3,2)), the gateway as a child process (its CPU and peak RSS are read from
-// /proc), the pinned AWS SDK as client. Env: BENCH_DIST_LARGE_MB (256), BENCH_DIST_RSS_MB (2048),
-// BENCH_DIST_SMALL (1000 objects of 4 KiB), BENCH_DIST_CONCURRENCY (32).
+// (3 s3db, 5 appliances, RS(3,2)), the gateway as a child process, the pinned AWS SDK as client.
+// Every phase reports its rate and the CPU seconds spent by each kind of process (gateway,
+// appliances, s3db nodes, this client process), read from /proc: the load-independent figures.
+// Env: BENCH_DIST_LARGE_MB (256), BENCH_DIST_RSS_MB (2048), BENCH_DIST_SMALL (1000 objects of 4 KiB),
+// BENCH_DIST_CONCURRENCY (32), BENCH_DIST_PHASES (comma list of small,large,rss,degraded; default all),
+// BENCH_DIST_PROFILE_DIR (gateway runs with --cpu-prof into that directory),
+// BENCH_DIST_GATEWAY_OPTIONS (JSON of DistributedBackendOptions for the gateway, for A/B runs).
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ACCOUNT, ROOT, md5Of, seededStream, startCluster } from './cluster.ts';
+import type { Member } from './cluster.ts';
 
 const MiB = 1024 * 1024;
 
@@ -17,10 +22,26 @@ async function procStatus(pid: number, field: string): Promise<number> {
   return match ? Number(match[1]) * 1024 : 0;
 }
 
-async function cpuMs(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+async function cpuMs(pid: number | undefined): Promise<number> {
+  if (pid === undefined) return 0;
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return 0; // a killed member
+  }
+}
+
+async function sumCpuMs(members: readonly Member[]): Promise<number> {
+  let total = 0;
+  for (const m of members) total += await cpuMs(m.child?.pid);
+  return total;
+}
+
+function selfCpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
 }
 
 async function inParallel(count: number, limit: number, fn: (i: number) => Promise<void>): Promise<void> {
@@ -39,12 +60,21 @@ export async function runDistributedBench(
   const rssMb = Number(process.env.BENCH_DIST_RSS_MB ?? 2048);
   const smallCount = Number(process.env.BENCH_DIST_SMALL ?? 1000);
   const concurrency = Number(process.env.BENCH_DIST_CONCURRENCY ?? 32);
+  const phases = new Set((process.env.BENCH_DIST_PHASES ?? 'small,large,rss,degraded').split(','));
+  const profileDir = process.env.BENCH_DIST_PROFILE_DIR;
   const cluster = await startCluster(3);
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', join(ROOT, 'test/integration/distributed/gateway-child.ts'), cluster.configPath],
+    [
+      ...(profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profileDir]),
+      '--import',
+      'tsx',
+      join(ROOT, 'test/integration/distributed/gateway-child.ts'),
+      cluster.configPath,
+    ],
     {
       cwd: ROOT,
+      env: { ...process.env, GATEWAY_CHILD_OPTIONS: process.env.BENCH_DIST_GATEWAY_OPTIONS ?? '' },
       stdio: ['ignore', 'pipe', 'inherit'],
     },
   );
@@ -67,6 +97,12 @@ export async function runDistributedBench(
       maxAttempts: 1,
     });
     await s3.send(new CreateBucketCommand({ Bucket: 'bench' }));
+    const cpuNow = async (): Promise<number[]> => [
+      await cpuMs(pid),
+      await sumCpuMs(cluster.appliances),
+      await sumCpuMs(cluster.dbs),
+      selfCpuMs(),
+    ];
     const phase = async (
       name: string,
       ops: number,
@@ -74,12 +110,23 @@ export async function runDistributedBench(
       unit: string,
       run: () => Promise<void>,
     ): Promise<number> => {
-      const cpu0 = await cpuMs(pid);
+      const before = await cpuNow();
       const t0 = performance.now();
       await run();
       const seconds = (performance.now() - t0) / 1000;
+      const after = await cpuNow();
+      const [gateway, appliances, s3db, client] = after.map((v, i) => v - (before[i] as number)) as [
+        number,
+        number,
+        number,
+        number,
+      ];
       report(name, amount / seconds, unit);
-      report(`${name}_gateway_cpu`, ((await cpuMs(pid)) - cpu0) / ops, 'ms/op');
+      report(`${name}_gateway_cpu`, gateway / ops, 'ms/op');
+      report(`${name}_appliances_cpu`, appliances / ops, 'ms/op');
+      report(`${name}_s3db_cpu`, s3db / ops, 'ms/op');
+      report(`${name}_client_cpu`, client / ops, 'ms/op');
+      report(`${name}_wall`, seconds * 1000, 'ms');
       return amount / seconds;
     };
     const putLarge = (key: string, seed: number, size: number): Promise<unknown> =>
@@ -97,29 +144,35 @@ export async function runDistributedBench(
       if (back.size !== size || back.md5 !== md5) throw new Error(`${key} read back differs`);
     };
 
-    const small = Buffer.alloc(4096, 7);
-    await phase('dist_put_4KiB_c32', smallCount, smallCount, 'ops/s', () =>
-      inParallel(smallCount, concurrency, async (i) => {
-        await s3.send(new PutObjectCommand({ Bucket: 'bench', Key: `small/${i}`, Body: small }));
-      }),
-    );
-    await phase('dist_get_4KiB_c32', smallCount, smallCount, 'ops/s', () =>
-      inParallel(smallCount, concurrency, async (i) => {
-        const got = await s3.send(new GetObjectCommand({ Bucket: 'bench', Key: `small/${i}` }));
-        await got.Body?.transformToByteArray();
-      }),
-    );
+    if (phases.has('small')) {
+      const small = Buffer.alloc(4096, 7);
+      await phase('dist_put_4KiB_c32', smallCount, smallCount, 'ops/s', () =>
+        inParallel(smallCount, concurrency, async (i) => {
+          await s3.send(new PutObjectCommand({ Bucket: 'bench', Key: `small/${i}`, Body: small }));
+        }),
+      );
+      await phase('dist_get_4KiB_c32', smallCount, smallCount, 'ops/s', () =>
+        inParallel(smallCount, concurrency, async (i) => {
+          const got = await s3.send(new GetObjectCommand({ Bucket: 'bench', Key: `small/${i}` }));
+          const bytes = await got.Body?.transformToByteArray();
+          if (bytes?.length !== small.length) throw new Error(`small/${i} read back differs`);
+        }),
+      );
+    }
 
     const size = largeMb * MiB;
     const md5 = (await md5Of(seededStream(5, size))).md5;
-    await phase(`dist_put_${largeMb}MiB`, 1, size / 1e6, 'MB/s', () =>
-      putLarge('large', 5, size).then(() => undefined),
-    );
-    const healthy = await phase(`dist_get_${largeMb}MiB`, 1, size / 1e6, 'MB/s', () =>
-      getLarge('large', size, md5),
-    );
+    let healthy = 0;
+    if (phases.has('large') || phases.has('degraded')) {
+      await phase(`dist_put_${largeMb}MiB`, 1, size / 1e6, 'MB/s', () =>
+        putLarge('large', 5, size).then(() => undefined),
+      );
+      healthy = await phase(`dist_get_${largeMb}MiB`, 1, size / 1e6, 'MB/s', () =>
+        getLarge('large', size, md5),
+      );
+    }
 
-    if (rssMb > 0) {
+    if (rssMb > 0 && phases.has('rss')) {
       const before = await procStatus(pid, 'VmHWM');
       await phase(`dist_put_${rssMb}MiB`, 1, (rssMb * MiB) / 1e6, 'MB/s', () =>
         putLarge('huge', 9, rssMb * MiB).then(() => undefined),
@@ -128,14 +181,22 @@ export async function runDistributedBench(
       report('dist_gateway_peak_rss_before_it', before / MiB, 'MiB');
     }
 
-    await Promise.all([cluster.appliances[1]!.kill(), cluster.appliances[3]!.kill()]);
-    const degraded = await phase(`dist_get_${largeMb}MiB_2_appliances_down`, 1, size / 1e6, 'MB/s', () =>
-      getLarge('large', size, md5),
-    );
-    report('dist_degraded_get_vs_healthy', (100 * degraded) / healthy, '%');
+    if (phases.has('degraded')) {
+      await Promise.all([cluster.appliances[1]!.kill(), cluster.appliances[3]!.kill()]);
+      const degraded = await phase(`dist_get_${largeMb}MiB_2_appliances_down`, 1, size / 1e6, 'MB/s', () =>
+        getLarge('large', size, md5),
+      );
+      report('dist_degraded_get_vs_healthy', (100 * degraded) / healthy, '%');
+    }
     s3.destroy();
   } finally {
-    child.kill('SIGKILL');
+    if (profileDir === undefined) child.kill('SIGKILL');
+    else {
+      // --cpu-prof writes its profile on a clean exit.
+      const exited = new Promise((done) => child.once('exit', done));
+      child.kill('SIGINT');
+      await exited;
+    }
     await cluster.stop();
   }
 }

@@ -317,8 +317,10 @@ describe('distributed backend (3 s3db + 5 appliances, RS(3,2))', { timeout: 600_
     const got = await getBytes(`obj/${32 * MiB + 1}`, `bytes=${CHUNK - 7}-${CHUNK + 7}`);
     assert.ok(got.equals(seededBytes(100 + sizes.indexOf(32 * MiB + 1), CHUNK - 7, 15)));
     assert.ok((await backend.repairTasks()).some((t) => t.reason === 'read-failed'));
-    // Two down: a PUT cannot reach its quorum.
-    await assert.rejects(put('degraded/refused', 32, 1000), { name: 'ServiceUnavailable' });
+    // Two down: a PUT cannot reach its quorum (above the inline threshold: a small one is stored in s3db).
+    await assert.rejects(put('degraded/refused', 32, 5000), { name: 'ServiceUnavailable' });
+    assert.equal(await put('degraded/inline', 33, 1000), `"${await expectedMd5(33, 1000)}"`);
+    assert.deepEqual(await getMd5('degraded/inline'), { md5: await expectedMd5(33, 1000), size: 1000 });
     await c.kill();
     await assert.rejects(
       getMd5(`obj/${STRIPE + 1}`),
