@@ -98,18 +98,18 @@ export function clusterRingOf(record: RingRecord, fallbackRs: RsScheme): Cluster
 }
 
 export interface RingSourceOptions {
-  /** A cached ring older than this is re-read (in the background once one is known). Default 5000 ms. */
+  /** A cached ring older than this is re-read before it is used. Default 5000 ms. */
   refreshMs?: number;
   onError?: (error: unknown) => void;
 }
 
 /**
- * The current ring for writers, loaded lazily and refreshed every `refreshMs`. Once a ring is known a
- * refresh never delays a caller, and a failed refresh keeps the last ring (s3db outages fail the
- * commit anyway). The record is created from the config when s3db has none.
+ * The current ring for writers, loaded lazily and re-read by the first caller after `refreshMs` (one
+ * s3db read per interval, no timer: fits Lambda too). A failed refresh keeps the last ring (an s3db
+ * outage fails the commit anyway). The record is created from the config when s3db has none.
  */
 export class RingSource {
-  private cached: { ring: ClusterRing; at: number } | undefined;
+  private cached: { ring: ClusterRing; version: number; at: number } | undefined;
   private loading: Promise<ClusterRing> | undefined;
   private readonly refreshMs: number;
 
@@ -123,12 +123,14 @@ export class RingSource {
 
   async current(now = Date.now()): Promise<ClusterRing> {
     const cached = this.cached;
-    if (cached !== undefined) {
-      if (now - cached.at >= this.refreshMs)
-        void this.load().catch((error: unknown) => this.options.onError?.(error));
+    if (cached === undefined) return this.load();
+    if (now - cached.at < this.refreshMs) return cached.ring;
+    try {
+      return await this.load();
+    } catch (error) {
+      this.options.onError?.(error);
       return cached.ring;
     }
-    return this.load();
   }
 
   /** Re-read now (admin changes call this so their own process sees the change at once). */
@@ -140,14 +142,13 @@ export class RingSource {
     this.loading ??= (async () => {
       try {
         const stored = await ensureRing(this.db, this.config);
-        const previous = this.cached?.ring;
+        // Same stored version: keep the ring object (callers may cache what they derive from it).
+        const previous = this.cached;
         const ring =
-          previous !== undefined &&
-          previous.record.updated === stored.record.updated &&
-          previous.record.epoch === stored.record.epoch
-            ? previous
+          previous !== undefined && previous.version === stored.version
+            ? previous.ring
             : clusterRingOf(stored.record, configScheme(this.config));
-        this.cached = { ring, at: Date.now() };
+        this.cached = { ring, version: stored.version, at: Date.now() };
         return ring;
       } finally {
         this.loading = undefined;

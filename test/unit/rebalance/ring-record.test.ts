@@ -154,4 +154,29 @@ describe('ring store (compare-and-set in s3db)', () => {
     assert.deepEqual(fresh.rs, { k: 3, m: 2 });
     assert.equal(await source.current(), fresh);
   });
+
+  it('RingSource re-reads a stale ring before use and keeps the last one when s3db fails', async () => {
+    const db = new FakeDb();
+    const source = new RingSource(db, config([1, 2, 3, 4, 5]), { refreshMs: 1000 });
+    const first = await source.current();
+    await applyRingChange(db, config([1, 2, 3, 4, 5]), { kind: 'drain', node: '5' });
+    const later = await source.current(Date.now() + 2000);
+    assert.equal(later.ring.epoch, 1);
+    assert.notEqual(later, first);
+    const errors: unknown[] = [];
+    const failing = new RingSource(
+      { get: () => Promise.reject(new Error('s3db down')), batch: db.batch.bind(db) },
+      config([1, 2, 3, 4, 5]),
+      { refreshMs: 1000, onError: (e) => errors.push(e) },
+    );
+    await assert.rejects(failing.current(), /s3db down/, 'no ring known yet: the caller sees the error');
+    const working = new RingSource(db, config([1, 2, 3, 4, 5]), {
+      refreshMs: 1000,
+      onError: (e) => errors.push(e),
+    });
+    const known = await working.current();
+    db.get = () => Promise.reject(new Error('s3db down'));
+    assert.equal(await working.current(Date.now() + 5000), known);
+    assert.equal(errors.length, 1);
+  });
 });
