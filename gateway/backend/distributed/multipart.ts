@@ -383,8 +383,9 @@ export class DistributedMultipart implements MultipartBackend {
         ops,
       );
       if (result.ok) {
-        // Leftover part records own no shards any more (the object or a garbage record does).
-        await this.deleteKeys(TABLES.parts, partKeys.slice(inBatch));
+        // Leftover part records own no shards any more (the object or a garbage record does): removing
+        // them is tidying, and its failure must not turn a committed completion into an error.
+        await this.deleteKeys(TABLES.parts, partKeys.slice(inBatch)).catch(() => undefined);
         return {
           etag: `"${record.etag}"`,
           versionId,
@@ -419,7 +420,7 @@ export class DistributedMultipart implements MultipartBackend {
         ops,
       );
       if (result.ok) {
-        await this.deleteKeys(TABLES.parts, partKeys.slice(inBatch));
+        await this.deleteKeys(TABLES.parts, partKeys.slice(inBatch)).catch(() => undefined);
         return;
       }
       await backoff(attempt);
