@@ -20,7 +20,8 @@ export function shardStoreBackend(store: ShardStore): ShardBackend {
   };
   return {
     async put(key: WireShardKey, meta: ShardMeta, segments: SegmentBytes[]): Promise<void> {
-      await store.put(key, meta, segments);
+      // The shard server keeps the bytes unchanged until this settles (ShardBackend.put): no copy needed.
+      await store.put(key, meta, segments, { copy: false });
     },
     async stat(key: WireShardKey): Promise<ShardDescription> {
       const found = await describe(key);

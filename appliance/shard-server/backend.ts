@@ -4,8 +4,7 @@ import type { NodeStats, WireShardKey } from '../../shared/protocol/messages.ts'
 
 /**
  * One segment's bytes: a buffer, or the buffers that make it up in order (slices of what the transport
- * received, not joined, so the receive path copies nothing). The backend may keep them: the server does not
- * reuse them.
+ * received, not joined). See ShardBackend.put for how long they stay valid.
  */
 export type SegmentBytes = Uint8Array | readonly Uint8Array[];
 
@@ -38,7 +37,10 @@ export interface ShardListPage {
  * CORRUPT_RECORD, DISK_FULL, INVALID_SHARD_KEY, INVALID_ARGUMENT, SEGMENT_TOO_LARGE, STORE_CLOSED, STORE_IO.
  */
 export interface ShardBackend {
-  /** Durable (fsynced) when it resolves. */
+  /**
+   * Durable (fsynced) when it resolves. The segment bytes stay valid and unchanged until the promise settles,
+   * and no longer: the server reuses them afterwards, so a backend that keeps them must copy.
+   */
   put(key: WireShardKey, meta: ShardMeta, segments: SegmentBytes[]): Promise<void>;
   stat(key: WireShardKey): Promise<ShardDescription>;
   /** Verified logical bytes of segments [first, first + count). */

@@ -26,7 +26,8 @@ import {
 import { FramedStream } from '../../shared/transport/framed-stream.ts';
 import type { TlsIdentity } from '../../shared/tls/cluster-certs.ts';
 import type { DuplexStream, PeerInfo, Transport, TransportListener } from '../../shared/transport/types.ts';
-import type { SegmentBytes, ShardBackend } from './backend.ts';
+import type { ShardBackend } from './backend.ts';
+import { BufferPool } from './buffer-pool.ts';
 import { Semaphore } from './semaphore.ts';
 import { abortable } from '../../shared/async/abortable.ts';
 
@@ -134,6 +135,8 @@ export async function startShardServer(options: ShardServerOptions): Promise<Sha
   const store = options.store;
   const requests = new Semaphore(limits.maxConcurrentRequests);
   const putMemory = new Semaphore(limits.putMemoryBytes);
+  // Idle receive buffers kept for reuse: a quarter of the PUT budget (8 MiB shards: 8 of them).
+  const receiveBuffers = new BufferPool(Math.floor(limits.putMemoryBytes / 4), limits.maxShardBytes);
   const startedAt = Date.now();
   const active = new Set<DuplexStream>();
   let inflight = 0;
@@ -326,8 +329,12 @@ export async function startShardServer(options: ShardServerOptions): Promise<Sha
     // Reserve the memory first: until it is available, nothing is read and the sender is held back.
     const reserved = Math.max(body.totalBytes, 1);
     await putMemory.acquire(reserved, signal);
+    // Segments are copied out of the transport's chunks into one pooled buffer as they arrive; the buffer (and
+    // the reservation) go back only once the store has settled, even if this request gave up earlier.
+    const buffer = receiveBuffers.take(body.totalBytes);
+    let stored: Promise<void> | undefined;
     try {
-      const segments: SegmentBytes[] = [];
+      const segments: Buffer[] = [];
       let received = 0;
       let crc = 0;
       for (;;) {
@@ -339,17 +346,20 @@ export async function startShardServer(options: ShardServerOptions): Promise<Sha
           }
           if (segments.length >= body.segmentCount)
             throw new ProtocolError(`more than ${body.segmentCount} segments`);
-          received += frame.length;
-          if (received > body.totalBytes)
+          if (received + frame.length > body.totalBytes)
             throw new ProtocolError(`body exceeds the declared ${body.totalBytes} bytes`);
-          // The segment stays in the pieces it arrived in (no join copy); its CRC runs over them in order.
-          let segCrc = 0;
-          for (const part of frame.parts) segCrc = crc32c(part, segCrc);
-          if (segCrc !== frame.crc) {
+          const segment = buffer.subarray(received, received + frame.length);
+          let at = 0;
+          for (const part of frame.parts) {
+            segment.set(part, at);
+            at += part.byteLength;
+          }
+          received += frame.length;
+          if (crc32c(segment) !== frame.crc) {
             throw new RequestFailure(Status.CORRUPT, `segment ${frame.index}: CRC32C mismatch in transit`);
           }
           crc = crc32cCombine(crc, frame.crc, frame.length);
-          segments.push(frame.parts.length === 1 ? (frame.parts[0] as Buffer) : frame.parts);
+          segments.push(segment);
         } else if (frame.type === FrameType.END) {
           const end = decodeEnd(frame.payload);
           if (end.segmentCount !== segments.length || segments.length !== body.segmentCount) {
@@ -372,12 +382,15 @@ export async function startShardServer(options: ShardServerOptions): Promise<Sha
       await expectRequestEnd(framed);
       // Once the store has the shard it completes even past the deadline: a late acknowledgement is harmless,
       // a half-written shard is not possible (the store writes whole records).
-      await abortable(
-        store.put(body.key, { rsData: body.rsData, rsParity: body.rsParity }, segments),
-        signal,
-      );
+      stored = store.put(body.key, { rsData: body.rsData, rsParity: body.rsParity }, segments);
+      await abortable(stored, signal);
     } finally {
-      putMemory.release(reserved);
+      const release = (): void => {
+        receiveBuffers.give(buffer);
+        putMemory.release(reserved);
+      };
+      if (stored === undefined) release();
+      else stored.then(release, release);
     }
   }
 

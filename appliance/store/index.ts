@@ -4,6 +4,7 @@ export type {
   ShardStoreOptions,
   ShardMeta,
   PutResult,
+  PutOptions,
   ShardStat,
   ListResult,
   StoreStats,

@@ -86,6 +86,14 @@ export interface ShardMeta {
   rsParity: number;
 }
 
+export interface PutOptions {
+  /**
+   * false: the caller keeps every segment's bytes unchanged until put() settles, so the store writes them from
+   * the caller's buffers instead of copying them first (it keeps no reference after settling). Default true.
+   */
+  copy?: boolean;
+}
+
 export interface PutResult {
   /** Logical bytes of the shard. */
   bytes: number;
@@ -397,6 +405,7 @@ export class ShardStore {
     key: ShardKey,
     meta: ShardMeta,
     segments: AsyncIterable<SegmentInput> | Iterable<SegmentInput>,
+    options: PutOptions = {},
   ): Promise<PutResult> {
     this.assertOpen();
     const keyBytes = encodeShardKey(key);
@@ -429,8 +438,10 @@ export class ShardStore {
       }
       if (encoded.length >= MAX_SEGMENTS)
         throw new InvalidArgumentError(`a shard has at most ${MAX_SEGMENTS} segments`);
-      // Copy: the caller may reuse its buffer once this segment has been handed over.
-      const seg = encodeSegment(staging.copy(segment), this.options.compression);
+      // Copy: the caller may reuse its buffer once this segment has been handed over (unless it said it
+      // will not before put settles; a segment in parts is joined by the copy either way).
+      const bytes = options.copy === false && segment instanceof Uint8Array ? segment : staging.copy(segment);
+      const seg = encodeSegment(bytes, this.options.compression);
       payloadLength += seg.entry.storedLength;
       logicalBytes += seg.entry.logicalLength;
       if (payloadLength > MAX_PAYLOAD_BYTES) throw new InvalidArgumentError('shard too large for one record');

@@ -142,6 +142,20 @@ async function measureRawTls(certDir: string, mib: number): Promise<void> {
   }
 }
 
+/** The port a child announces with a `PORT n` line; other lines (e.g. --trace-gc output) go to stderr. */
+async function portOf(stdout: NodeJS.ReadableStream): Promise<number> {
+  const lines = createInterface({ input: stdout });
+  for await (const line of lines) {
+    const port = /^PORT (\d+)$/.exec(line)?.[1];
+    if (port !== undefined) {
+      lines.on('line', (l) => process.stderr.write(`server: ${l}\n`));
+      return Number(port);
+    }
+    process.stderr.write(`server: ${line}\n`);
+  }
+  throw new Error('the server exited before announcing its port');
+}
+
 async function runPool(
   total: number,
   concurrency: number,
@@ -164,8 +178,7 @@ async function measure(kind: TransportKind, certDir: string, mib: number): Promi
     },
   );
   try {
-    const [line] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
-    const port = Number(/^PORT (\d+)$/.exec(line)?.[1]);
+    const port = await portOf(child.stdout!);
     const client = new ShardClient({
       transport: await createTransport(kind),
       tls: await loadTlsIdentity(certDir, 'gateway'),
