@@ -159,6 +159,14 @@ export class GatewayMetrics {
     const registers = [this.registry];
     const cluster = (): Promise<ClusterGauges | undefined> => this.cluster();
     new Gauge({
+      name: 'predastore_cluster_read_ok',
+      help: '1 when the cluster gauges below were read from s3db for this scrape (else they are stale)',
+      registers,
+      async collect() {
+        this.set((await cluster()) === undefined ? 0 : 1);
+      },
+    });
+    new Gauge({
       name: 'predastore_cluster_repair_backlog',
       help: 'Repair tasks queued in s3db (pd.repair); counting stops at a bound, see _capped',
       registers,

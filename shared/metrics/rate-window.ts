@@ -16,7 +16,8 @@ export class RateWindow {
 
   constructor(readonly seconds = 60) {
     if (!Number.isInteger(seconds) || seconds < 1) throw new RangeError('seconds must be a positive integer');
-    this.slots = Array.from({ length: seconds }, () => ({
+    // One slot more than the window: the current (partial) second has its own.
+    this.slots = Array.from({ length: seconds + 1 }, () => ({
       second: -1,
       requests: 0,
       bytesIn: 0,
@@ -27,7 +28,7 @@ export class RateWindow {
 
   add(sample: Partial<RateTotals>, nowMs = Date.now()): void {
     const second = Math.floor(nowMs / 1000);
-    const slot = this.slots[second % this.seconds]!;
+    const slot = this.slots[second % this.slots.length]!;
     if (slot.second !== second) {
       slot.second = second;
       slot.requests = slot.bytesIn = slot.bytesOut = slot.errors = 0;
