@@ -26,9 +26,9 @@ async function openBackend(
     return FilesystemBackend.open({ basePath: gateway.filesystemPath ?? plan.config.basePath });
   // Loaded on demand: the filesystem gateway needs none of the cluster client code.
   const { createDistributedBackend } = await import('../gateway/backend/distributed/index.ts');
-  // A long-running gateway also collects garbage (shards of superseded and deleted versions).
+  // Garbage (shards of superseded and deleted versions) is collected by the appliances
+  // (appliance/maintenance): a gateway does no background work.
   return createDistributedBackend(plan.config, {
-    garbageWorker: true,
     ...(opened === undefined ? {} : { instrument: opened.instrument }),
   });
 }
