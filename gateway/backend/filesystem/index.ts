@@ -194,6 +194,14 @@ export class FilesystemBackend implements Backend {
       loading = this.readBucket(name);
       this.buckets.set(name, loading);
       loading.catch(() => this.buckets.delete(name));
+      // Missing buckets are not remembered (unauthenticated CORS preflights may name any bucket).
+      const pending = loading;
+      void pending.then(
+        (found) => {
+          if (found === undefined && this.buckets.get(name) === pending) this.buckets.delete(name);
+        },
+        () => undefined,
+      );
     }
     return loading;
   }

@@ -132,4 +132,11 @@ describe('filesystem backend: tags, checksum and bucket settings', () => {
       /does not exist/,
     );
   });
+
+  it('does not remember missing buckets (CORS preflights are unauthenticated and may name any)', async () => {
+    for (let i = 0; i < 50; i++) await assert.rejects(backend.headBucket(`missing-${i}`), /does not exist/);
+    await new Promise((r) => setImmediate(r));
+    const cache = (backend as unknown as { buckets: Map<string, unknown> }).buckets;
+    assert.deepEqual([...cache.keys()], ['b']);
+  });
 });
