@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { parseConfig } from '../../../shared/config/index.ts';
 import { membersFromConfig } from '../../../appliance/s3db/node.ts';
 import { parseRoute } from '../../../appliance/s3db/http/routes.ts';
-import { parseBatchBody } from '../../../appliance/s3db/http/bodies.ts';
+import { parseBatchBody, parseRemoveBody } from '../../../appliance/s3db/http/bodies.ts';
 import { S3dbError } from '../../../appliance/s3db/errors.ts';
 
 test('a config without [[db]] yields the default embedded node on 127.0.0.1:6660 (raft 7660)', () => {
@@ -54,6 +54,7 @@ test('routes: every spec §5 route parses; malformed ones are typed 4xx errors',
   for (const [m, p] of [
     ['GET', '/v1/leader'],
     ['POST', '/v1/join'],
+    ['POST', '/v1/remove'],
     ['POST', '/v1/batch'],
     ['GET', '/status'],
     ['GET', '/health'],
@@ -92,6 +93,17 @@ test('routes: every spec §5 route parses; malformed ones are typed 4xx errors',
     code(() => parseRoute('GET', '/v2/x', '')),
     'NotFound',
   );
+  assert.equal(
+    code(() => parseRoute('GET', '/v1/remove', '')),
+    'InvalidRequest',
+  );
+  assert.deepEqual(parseRemoveBody(new Uint8Array(Buffer.from('{"id":3}'))), { id: 3 });
+  for (const bad of ['{"id":0}', '{"id":"3"}', '{}', 'x'])
+    assert.equal(
+      code(() => parseRemoveBody(new Uint8Array(Buffer.from(bad)))),
+      'InvalidRequest',
+      bad,
+    );
   assert.equal(
     code(() => parseBatchBody(new Uint8Array(Buffer.from('{')))),
     'InvalidRequest',
