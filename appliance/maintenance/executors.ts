@@ -138,3 +138,4 @@ registerJobExecutor('compact', perAppliance('compact', compactLocal));
 registerJobExecutor('gc', gc);
 
 // Other engineers' executors register themselves when imported; add one import line per module below.
+import './rebalance/register.ts';

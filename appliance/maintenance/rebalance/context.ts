@@ -21,6 +21,8 @@ export interface RebalanceJobContext {
   db: S3dbClient;
   shards: ShardClient;
   config: ClusterConfig;
+  /** Appliance id → address (the runner's); default: from the config's `[[nodes]]`. */
+  peers?: ReadonlyMap<string, ShardPeer>;
   log?: { info?: (msg: string) => void; warn?: (msg: string) => void } | ((line: string) => void);
 }
 

@@ -70,7 +70,7 @@ function passOptions(
 }
 
 function shardIo(ctx: RebalanceJobContext): ShardIo {
-  return { shards: ctx.shards, peers: peersFromConfig(ctx.config) };
+  return { shards: ctx.shards, peers: ctx.peers ?? peersFromConfig(ctx.config) };
 }
 
 const emptyStats = (): ObjectStats => ({ done: 0, bytes: 0, busy: 0, failed: 0, changed: 0, errors: [] });
