@@ -116,7 +116,7 @@ describe('progress rendering', () => {
       { kind: 'repair', state: 'running', done: 10, total: 100_000, bytes: 0, unit: 'chunks' },
       { perSecond: 2.5, bytesPerSecond: 0 },
     );
-    assert.match(long, /2\.5 chunks\/s  ETA 11h06m$/);
+    assert.match(long, /2\.5 chunks\/s {2}ETA 11h06m$/);
   });
 
   it('the rate starts over when progress goes backwards (a resumed or taken-over job)', () => {
@@ -161,7 +161,7 @@ describe('following a job', () => {
     assert.equal(written.length, 4);
     assert.ok(written.every((w) => w.startsWith('\r\x1b[2K')));
     assert.ok(written[3]!.endsWith('\n'));
-    assert.match(written[2]!, /gc running  \[#+\.+\]  3\/4 records 75%/);
+    assert.match(written[2]!, /gc running {2}\[#+\.+\] {2}3\/4 records 75%/);
   });
 
   it('prints plain lines at most every plainEveryMs when not a terminal, survives poll errors', async () => {
@@ -186,7 +186,7 @@ describe('following a job', () => {
       plainEveryMs: 2500,
       now: () => (clock += 1000),
     });
-    assert.equal(result.record.state, 'failed');
+    assert.equal(result.record?.state, 'failed');
     assert.ok(written.every((w) => !w.includes('\r') && w.endsWith('\n')));
     assert.ok(written.length >= 2 && written.length < 4, `throttled: ${written.length} lines`);
     assert.match(written[written.length - 1]!, /^gc failed/);
