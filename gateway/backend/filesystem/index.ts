@@ -362,7 +362,9 @@ export class FilesystemBackend implements Backend {
     assembled?: { etag: string; partSizes: number[] },
   ): Promise<PutResult> {
     const { bucket, key } = input;
-    await this.requireBucket(bucket);
+    // The key index must be loaded before the new version file appears: loading it removes version
+    // files no metadata points to, which a first PUT after a restart would otherwise lose.
+    await this.requireIndex(bucket);
     const versionId = randomBytes(16).toString('hex');
     const dataTemp = this.tempPath();
     const metaTemp = this.tempPath();
