@@ -65,6 +65,7 @@ function passOptions(
     settleMs: numberParam(p, 'settleMs', 30_000),
     concurrency: numberParam(p, 'concurrency', 4, 1),
     bytesPerSecond: numberParam(p, 'bytesPerSecond', 0),
+    pageSize: numberParam(p, 'pageSize', 200, 1),
     preparePass,
   };
 }
