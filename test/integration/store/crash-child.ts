@@ -35,10 +35,11 @@ const acked: ShardKey[] = [];
 let stop = false;
 process.on('SIGTERM', () => (stop = true));
 
-async function writer(): Promise<void> {
+/** `copy`: false writes from the caller's buffers, as the shard server does. */
+async function writer(copy: boolean): Promise<void> {
   for (let i = 0; i < 100_000 && !stop; i++) {
     const key: ShardKey = { versionId: randomBytes(16), chunkIndex: 0, shardIndex: i % 6 };
-    await store.put(key, { rsData: 4, rsParity: 2 }, segmentsOf(shardData(key, MAX_SHARD_BYTES)));
+    await store.put(key, { rsData: 4, rsParity: 2 }, segmentsOf(shardData(key, MAX_SHARD_BYTES)), { copy });
     process.stdout.write(`ACK ${hex(key)} ${key.shardIndex}\n`);
     acked.push(key);
     if (mode === 'compact' && acked.length > 2 && i % 2 === 0) {
@@ -57,5 +58,5 @@ async function compactor(): Promise<void> {
   }
 }
 
-await Promise.all([writer(), writer(), writer(), ...(mode === 'compact' ? [compactor()] : [])]);
+await Promise.all([writer(true), writer(false), writer(true), ...(mode === 'compact' ? [compactor()] : [])]);
 await store.close();
