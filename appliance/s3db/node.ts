@@ -8,6 +8,7 @@ import type { ClusterConfig } from '../../shared/config/index.ts';
 import { isDevMode } from '../../shared/config/index.ts';
 import { ensureClusterCertificates, loadTlsIdentity } from '../../shared/tls/index.ts';
 import { RaftDriver, snapshotSource } from './driver.ts';
+import { removePartialTransfers } from './snapshot-file.ts';
 import type { RaftTimings } from './driver.ts';
 import { S3dbError } from './errors.ts';
 import { Fsm } from './fsm.ts';
@@ -66,6 +67,7 @@ export async function startS3dbNode(opts: S3dbNodeOptions): Promise<S3dbNodeHand
   await mkdir(opts.dataDir, { recursive: true });
   const snapshotDir = joinPath(opts.dataDir, 'snapshots');
   await mkdir(snapshotDir, { recursive: true });
+  await removePartialTransfers(snapshotDir);
   const storage = await RaftLogStorage.open(joinPath(opts.dataDir, 'raft'));
   const fsm = await Fsm.open(joinPath(opts.dataDir, 'fsm'));
   const initial = await storage.load();

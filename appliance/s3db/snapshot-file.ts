@@ -177,3 +177,14 @@ export async function pruneSnapshotFiles(dir: string, keep: Set<number>): Promis
     if (m || name.endsWith('.tmp')) await rm(join(dir, name), { force: true });
   }
 }
+
+/** Deletes partial snapshot transfers left by an earlier process (transfers restart after a restart). */
+export async function removePartialTransfers(dir: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) if (name.endsWith('.part')) await rm(join(dir, name), { force: true });
+}
