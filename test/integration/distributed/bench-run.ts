@@ -1,7 +1,8 @@
 // The distributed half of `npm run bench:s3` (test/bench/s3.bench.ts): a dev cluster of real processes
 // (3 s3db, 5 appliances, RS(3,2)), the gateway as a child process, the pinned AWS SDK as client.
-// Every phase reports its rate and the CPU seconds spent by each kind of process (gateway,
-// appliances, s3db nodes, this client process), read from /proc: the load-independent figures.
+// Every phase reports its rate and the CPU time spent by each kind of process (gateway,
+// appliances, s3db nodes, this client process), read from /proc, less the background CPU each kind
+// burns while idle (measured for BENCH_DIST_IDLE_MS before the phases): the load-independent figures.
 // Env: BENCH_DIST_LARGE_MB (256), BENCH_DIST_RSS_MB (2048), BENCH_DIST_SMALL (1000 objects of 4 KiB),
 // BENCH_DIST_CONCURRENCY (32), BENCH_DIST_PHASES (comma list of small,large,rss,degraded; default all),
 // BENCH_DIST_PROFILE_DIR (gateway runs with --cpu-prof into that directory),
@@ -103,6 +104,18 @@ export async function runDistributedBench(
       await sumCpuMs(cluster.dbs),
       selfCpuMs(),
     ];
+    // Background CPU (Raft heartbeats, keep-alives, maintenance polls) per ms of wall time, measured
+    // while idle: on a loaded machine a phase takes long and this would otherwise dominate per-op CPU.
+    const idleMs = Number(process.env.BENCH_DIST_IDLE_MS ?? 3000);
+    const idle0 = await cpuNow();
+    const idleT0 = performance.now();
+    await new Promise((r) => setTimeout(r, idleMs));
+    const idle1 = await cpuNow();
+    const idleWall = performance.now() - idleT0;
+    const background = idle1.map((v, i) => (i === 3 ? 0 : (v - (idle0[i] as number)) / idleWall));
+    report('dist_background_gateway_cpu', (background[0] as number) * 1000, 'ms/s');
+    report('dist_background_appliances_cpu', (background[1] as number) * 1000, 'ms/s');
+    report('dist_background_s3db_cpu', (background[2] as number) * 1000, 'ms/s');
     const phase = async (
       name: string,
       ops: number,
@@ -115,12 +128,9 @@ export async function runDistributedBench(
       await run();
       const seconds = (performance.now() - t0) / 1000;
       const after = await cpuNow();
-      const [gateway, appliances, s3db, client] = after.map((v, i) => v - (before[i] as number)) as [
-        number,
-        number,
-        number,
-        number,
-      ];
+      const [gateway, appliances, s3db, client] = after.map(
+        (v, i) => v - (before[i] as number) - (background[i] as number) * seconds * 1000,
+      ) as [number, number, number, number];
       report(name, amount / seconds, unit);
       report(`${name}_gateway_cpu`, gateway / ops, 'ms/op');
       report(`${name}_appliances_cpu`, appliances / ops, 'ms/op');
