@@ -62,6 +62,16 @@ export interface FetchRange {
   segmentCount?: number;
 }
 
+export interface FetchOptions extends RequestOptions {
+  /**
+   * Copy the fetched segments into this buffer (from offset 0, in order) instead of allocating one buffer per
+   * segment; the returned segments are then subarrays of it. Used only when it can hold the whole range
+   * (`totalLength`); otherwise segments are allocated as usual. The caller must not touch it until the fetch
+   * settles. Lets a caller reuse (pool) its receive memory.
+   */
+  into?: Buffer;
+}
+
 export interface FetchedShard {
   firstSegment: number;
   /** Verified logical bytes of each segment, in order. */
@@ -245,7 +255,7 @@ export class ShardClient {
     peer: ShardPeer,
     key: WireShardKey,
     range: FetchRange = {},
-    options: RequestOptions = {},
+    options: FetchOptions = {},
   ): Promise<FetchedShard> {
     const firstSegment = range.firstSegment ?? 0;
     const body: RequestBody = {
@@ -257,6 +267,10 @@ export class ShardClient {
     return this.run(peer, 'FETCH_SHARD', body, options, async (framed, label) => {
       await framed.end();
       const header = expectOp(await this.readResponse(framed, label), Op.FETCH_SHARD, label);
+      const into =
+        options.into !== undefined && header.totalLength <= options.into.byteLength
+          ? options.into
+          : undefined;
       const segments: Buffer[] = [];
       let crc = 0;
       let bytes = 0;
@@ -279,10 +293,22 @@ export class ShardClient {
             );
           }
           crc = crc32cCombine(crc, frame.crc, frame.length);
+          if (into !== undefined && bytes + frame.length <= into.byteLength) {
+            const segment = into.subarray(bytes, bytes + frame.length);
+            let at = 0;
+            for (const part of frame.parts) {
+              segment.set(part, at);
+              at += part.byteLength;
+            }
+            segments.push(segment);
+          } else {
+            segments.push(
+              frame.parts.length === 1
+                ? (frame.parts[0] as Buffer)
+                : Buffer.concat(frame.parts, frame.length),
+            );
+          }
           bytes += frame.length;
-          segments.push(
-            frame.parts.length === 1 ? (frame.parts[0] as Buffer) : Buffer.concat(frame.parts, frame.length),
-          );
         } else if (frame.type === FrameType.END) {
           const end = decodeEnd(frame.payload);
           if (end.segmentCount !== segments.length || segments.length !== header.segmentCount) {

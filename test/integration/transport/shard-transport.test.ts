@@ -118,6 +118,23 @@ for (const kind of KINDS) {
       await assert.rejects(client.fetchShard(peer, key(), { firstSegment: 0 }), ShardNotFoundError);
     });
 
+    test('a fetch can land in a caller-provided buffer', async () => {
+      const k = key(4, 2);
+      const segs = [...segmentsOf(3, 20_000), randomBytes(777)];
+      await client.putShard(peer, k, { rsData: 2, rsParity: 1 }, segs);
+      const into = Buffer.alloc(70_000, 0xee);
+      const got = await client.fetchShard(peer, k, { firstSegment: 1 }, { into });
+      assert.ok(Buffer.concat(got.segments).equals(Buffer.concat(segs.slice(1))));
+      for (const s of got.segments) assert.equal(s.buffer, into.buffer, 'segments are views of `into`');
+      assert.ok(into.subarray(0, 40_777).equals(Buffer.concat(segs.slice(1))));
+      assert.equal(into[40_777], 0xee);
+      // Too small for the range: allocated as usual, `into` untouched.
+      const small = Buffer.alloc(100, 1);
+      const whole = await client.fetchShard(peer, k, {}, { into: small });
+      assert.ok(Buffer.concat(whole.segments).equals(Buffer.concat(segs)));
+      assert.ok(small.equals(Buffer.alloc(100, 1)));
+    });
+
     test('a fetch past the last segment is a bad request', async () => {
       const k = key();
       await client.putShard(peer, k, { rsData: 2, rsParity: 1 }, segmentsOf(2, 100));
