@@ -7,7 +7,8 @@
  *   TRANSPORT_BENCH_MIB   data per run for TLS (default 256)
  *   TRANSPORT_BENCH_QUIC_MIB   data per run for QUIC (default 16: the library carries ~1 MB/s)
  *   TRANSPORT_BENCH_KINDS  comma list (default tls,quic)
- *   TRANSPORT_BENCH_OPS    comma list (default put,fetch); TRANSPORT_BENCH_STREAMS  comma list (default 1,8)
+ *   TRANSPORT_BENCH_OPS    comma list of put, fetch, fetch_into (default all three; fetch_into = fetchShard
+ *                          into a reused 8 MiB buffer per stream); TRANSPORT_BENCH_STREAMS  (default 1,8)
  *   TRANSPORT_BENCH_BASELINE=0  skip the bare TLS socket baseline
  *   TRANSPORT_BENCH_RAISE_UDP=0  do not raise net.core.rmem_max/wmem_max (done only when root)
  */
@@ -159,12 +160,12 @@ async function portOf(stdout: NodeJS.ReadableStream): Promise<number> {
 async function runPool(
   total: number,
   concurrency: number,
-  task: (i: number) => Promise<void>,
+  task: (i: number, slot: number) => Promise<void>,
 ): Promise<void> {
   let next = 0;
   await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < total) await task(next++);
+    Array.from({ length: concurrency }, async (_, slot) => {
+      while (next < total) await task(next++, slot);
     }),
   );
 }
@@ -192,15 +193,20 @@ async function measure(kind: TransportKind, certDir: string, mib: number): Promi
     await client.putShard(peer, key(0), { rsData: 2, rsParity: 1 }, payload.slice(0, 4));
     await client.fetchShard(peer, key(0), { segmentCount: 4 });
     const streamCounts = (process.env.TRANSPORT_BENCH_STREAMS ?? '1,8').split(',').map(Number);
-    const ops = (process.env.TRANSPORT_BENCH_OPS ?? 'put,fetch').split(',') as Array<'put' | 'fetch'>;
+    const ops = (process.env.TRANSPORT_BENCH_OPS ?? 'put,fetch,fetch_into').split(',') as Array<
+      'put' | 'fetch' | 'fetch_into'
+    >;
+    // One receive buffer per concurrent fetch, reused: what a gateway pooling its memory would do.
+    const intoBuffers = Array.from({ length: 8 }, () => Buffer.allocUnsafeSlow(SHARD));
     for (const concurrency of streamCounts) {
       for (const op of ops) {
         const serverBefore = (await client.stat(peer)).extra?.cpuMicros ?? 0;
         const cpuBefore = process.cpuUsage();
         const started = performance.now();
-        await runPool(shards, concurrency, async (i) => {
+        await runPool(shards, concurrency, async (i, slot) => {
           if (op === 'put') await client.putShard(peer, key(i), { rsData: 2, rsParity: 1 }, payload);
-          else await client.fetchShard(peer, key(i));
+          else if (op === 'fetch') await client.fetchShard(peer, key(i));
+          else await client.fetchShard(peer, key(i), {}, { into: intoBuffers[slot]! });
         });
         const seconds = (performance.now() - started) / 1000;
         const cpu = process.cpuUsage(cpuBefore);
