@@ -1,0 +1,71 @@
+// Heal throughput: 1 s3db + 5 appliances (RS(3,2)) as child processes; objects written through a
+// gateway backend in this process; one appliance is killed, its data directory wiped, restarted, and
+// a `repair` job rebuilds what it held. Prints `BENCH <name> <value> <unit>`.
+// Env: HEAL_BENCH_MB (object data, default 64), HEAL_BENCH_OBJECT_MB (default 4),
+// HEAL_BENCH_LIMIT_MBPS (the [maintenance] repair_mb_per_second, default 1000 = effectively none).
+import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { createDistributedBackend } from '../../gateway/backend/distributed/index.ts';
+import { gatewayTlsIdentity } from '../../gateway/backend/distributed/index.ts';
+import { createJob, getJob, isFinal } from '../../shared/jobs/index.ts';
+import { S3dbClient } from '../../shared/s3db-client/index.ts';
+import { startHealCluster } from '../integration/maintenance/cluster.ts';
+
+const totalMb = Number(process.env.HEAL_BENCH_MB ?? 64);
+const objectMb = Number(process.env.HEAL_BENCH_OBJECT_MB ?? 4);
+const limit = Number(process.env.HEAL_BENCH_LIMIT_MBPS ?? 1000);
+const MiB = 1024 * 1024;
+
+const cluster = await startHealCluster([
+  'job_poll_seconds = 0.2',
+  `repair_mb_per_second = ${limit}`,
+  'repair_concurrency = 4',
+  'compact_interval_seconds = 0',
+  'scrub_interval_seconds = 0',
+  'orphan_sweep_interval_seconds = 0',
+]);
+const backend = await createDistributedBackend(cluster.config);
+const tls = await gatewayTlsIdentity(cluster.config);
+const first = cluster.config.db[0]!;
+const db = new S3dbClient({
+  nodes: [`127.0.0.1:${first.port}`],
+  credentials: { accessKeyId: first.accessKeyId, secretAccessKey: first.secretAccessKey },
+  caPem: tls.caPem,
+});
+try {
+  await backend.createBucket('bench', 'owner', cluster.config.region);
+  const count = Math.max(1, Math.round(totalMb / objectMb));
+  for (let i = 0; i < count; i++) {
+    const body = randomBytes(objectMb * MiB);
+    await backend.putObject({
+      bucket: 'bench',
+      key: `o/${i}`,
+      body: (async function* () {
+        yield body;
+      })(),
+      metadata: { contentType: 'application/octet-stream', userMetadata: {} },
+    });
+  }
+  const victim = cluster.appliances[0]!;
+  await victim.kill();
+  await rm(cluster.config.nodes[0]!.path, { recursive: true, force: true });
+  await victim.start();
+  const started = Date.now();
+  const job = await createJob(db, 'repair');
+  let done = job;
+  for (let i = 0; i < 100_000 && !isFinal(done.state); i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    done = (await getJob(db, job.id)) ?? done;
+  }
+  const seconds = (Date.now() - started) / 1000;
+  if (done.state !== 'done') throw new Error(`repair job ended ${done.state}: ${done.error ?? ''}`);
+  const rebuilt = Number(done.result?.['bytesRebuilt'] ?? 0);
+  console.log(`BENCH heal_rebuilt_bytes ${(rebuilt / MiB).toFixed(1)} MiB`);
+  console.log(`BENCH heal_rebuild_throughput ${(rebuilt / MiB / seconds).toFixed(1)} MiB/s`);
+  console.log(`BENCH heal_sweep_objects ${(count / seconds).toFixed(1)} objects/s`);
+  console.log(`BENCH heal_limit ${limit} MiB/s`);
+} finally {
+  db.close();
+  await backend.close();
+  await cluster.stop();
+}
