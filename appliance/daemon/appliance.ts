@@ -67,6 +67,7 @@ export async function startAppliance(
   let maintenance: RunningMaintenance | undefined;
   if (maintenanceOf(config).enabled)
     maintenance = await startMaintenance({ config, applianceId: id, store, tls, log });
+  if (maintenance !== undefined) observed.exportMaintenance(maintenance.stats);
   log(
     `node ${id}: shard server (${config.transport.kind}) on ${node.host}:${server.port}, advertised as ${node.advertiseHost}, data ${node.path}`,
   );

@@ -14,6 +14,7 @@ import {
 import type { MetricsListener, RaftSnapshot, StoreSnapshot } from '../../shared/metrics/index.ts';
 import { apiRequestObservers } from '../s3db/http/server.ts';
 import type { ApiRequestRecord } from '../s3db/http/server.ts';
+import type { MaintenanceStats } from '../maintenance/index.ts';
 import type { ShardBackend } from '../shard-server/backend.ts';
 import { segmentLength } from '../shard-server/backend.ts';
 import type { ShardRequestContext, ShardRequestOutcome } from '../shard-server/server.ts';
@@ -24,6 +25,8 @@ export interface ApplianceObservability {
   /** The backend with its bytes counted. */
   count(backend: ShardBackend): ShardBackend;
   onRequestDone(context: ShardRequestContext, outcome: ShardRequestOutcome): void;
+  /** Exports the maintenance counters (healer, gc, compaction, scrub, jobs) as gauges. */
+  exportMaintenance(stats: MaintenanceStats): void;
   /** Starts the metrics listener (`metrics_port`, default port + 2000); a busy port only warns. */
   listen(log: (line: string) => void): Promise<void>;
   close(): Promise<void>;
@@ -72,6 +75,14 @@ export function observeAppliance(
         },
         'shard request',
       );
+    },
+    exportMaintenance(stats) {
+      const groups = stats as unknown as Record<string, unknown>;
+      for (const [source, group] of Object.entries(groups)) {
+        if (group === null || typeof group !== 'object') continue;
+        // Read at scrape time from the live stats object.
+        metrics.addCounterSource(source, () => groups[source] as Record<string, number> | undefined);
+      }
     },
     async listen(log) {
       const port = node === undefined ? undefined : metricsPortOf(node);

@@ -2,7 +2,7 @@
 // counted and timed, and carries the current S3 request id (shared/logging) to the appliance.
 import { currentRequestId } from '../logging/request-context.ts';
 import type { S3dbClient } from '../s3db-client/index.ts';
-import type { ShardClient } from '../shard-client/index.ts';
+import type { ShardClient, ShardPutStream } from '../shard-client/index.ts';
 import { nodeLabel, outcomeLabel } from './labels.ts';
 import type { GatewayMetrics } from './gateway-metrics.ts';
 
@@ -31,11 +31,51 @@ function segmentBytes(segments: unknown): number {
     : 0;
 }
 
+/** A streamed PUT (openPut) counted once, when it finishes, fails or is aborted. */
+function countedPutStream(stream: ShardPutStream, metrics: GatewayMetrics, peer: Peer): ShardPutStream {
+  const started = performance.now();
+  let bytes = 0;
+  let counted = false;
+  const count = (error?: unknown): void => {
+    if (counted) return;
+    counted = true;
+    metrics.shardSeconds.observe({ op: 'put' }, (performance.now() - started) / 1000);
+    metrics.shardRequests.inc({ op: 'put', node: nodeLabel(peer), outcome: outcomeLabel(error) });
+    if (error === undefined) metrics.shardBytes.inc({ op: 'put', direction: 'sent' }, bytes);
+  };
+  return {
+    async write(segment) {
+      await stream.write(segment);
+      bytes += segment.byteLength;
+    },
+    async finish() {
+      try {
+        await stream.finish();
+        count();
+      } catch (error) {
+        count(error);
+        throw error;
+      }
+    },
+    abort(reason) {
+      stream.abort(reason);
+      count(reason ?? Object.assign(new Error('aborted'), { code: 'CANCELLED' }));
+    },
+  };
+}
+
 /** The same client, counted in `metrics` (calls through putShards/fetchShards are counted once each). */
 export function instrumentShardClient(client: ShardClient, metrics: GatewayMetrics): ShardClient {
   return new Proxy(client, {
     get(target, property, receiver) {
       const value: unknown = Reflect.get(target, property, receiver);
+      if (property === 'openPut' && typeof value === 'function')
+        return (...args: unknown[]) => {
+          while (args.length < 5) args.push(undefined);
+          args[4] = withRequestId(args[4] as Options);
+          const stream = (value as (...a: unknown[]) => ShardPutStream).apply(receiver, args);
+          return countedPutStream(stream, metrics, args[0] as Peer);
+        };
       const call = typeof property === 'string' ? SHARD_CALLS[property] : undefined;
       if (call === undefined || typeof value !== 'function') return value;
       return async (...args: unknown[]) => {

@@ -213,6 +213,49 @@ describe('GatewayMetrics', () => {
     );
   });
 
+  it('instrumented streamed PUT (openPut): one count when it finishes or is aborted, bytes, request id', async () => {
+    const ids: Array<string | undefined> = [];
+    const fake = {
+      openPut(_p: unknown, _k: unknown, _m: unknown, _shape: unknown, o?: { requestId?: string }) {
+        ids.push(o?.requestId);
+        return { write: async () => {}, finish: async () => {}, abort: () => {} };
+      },
+    };
+    const m = new GatewayMetrics({ processMetrics: false });
+    const client = instrumentShardClient(fake as unknown as ShardClient, m);
+    const peer = { host: '127.0.0.1', port: 1, serverName: 'node-4.predastore.internal' };
+    await runWithRequestId('REQ9', async () => {
+      const put = client.openPut(
+        peer,
+        {} as never,
+        { rsData: 2, rsParity: 1 },
+        { segmentCount: 2, totalBytes: 30 },
+      );
+      await put.write(Buffer.alloc(10));
+      await put.write(Buffer.alloc(20));
+      await put.finish();
+    });
+    const aborted = client.openPut(
+      peer,
+      {} as never,
+      { rsData: 2, rsParity: 1 },
+      { segmentCount: 1, totalBytes: 1 },
+    );
+    aborted.abort();
+    aborted.abort();
+    assert.deepEqual(ids, ['REQ9', undefined]);
+    const text = await m.text();
+    assert.equal(
+      sample(text, 'predastore_gateway_shard_requests_total', { op: 'put', node: '4', outcome: 'ok' }),
+      1,
+    );
+    assert.equal(
+      sample(text, 'predastore_gateway_shard_requests_total', { op: 'put', node: '4', outcome: 'CANCELLED' }),
+      1,
+    );
+    assert.equal(sample(text, 'predastore_gateway_shard_bytes_total', { op: 'put', direction: 'sent' }), 30);
+  });
+
   it('instrumented s3db client: counts calls and repair-table puts as degraded reads', async () => {
     const fake = {
       async put() {
