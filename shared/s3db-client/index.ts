@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import https from 'node:https';
+import { REQUEST_ID_HEADER, currentRequestId } from '../logging/request-context.ts';
 import { signRequest } from '../sigv4/index.ts';
 import { S3dbClientError } from './errors.ts';
 
@@ -352,6 +353,8 @@ export class S3dbClient {
       region: this.opts.region ?? 'us-east-1',
       service: 's3db',
     });
+    // The S3 request this call serves (if any), for the s3db node's logs; not signed.
+    const requestId = currentRequestId();
     return new Promise<HttpAnswer>((resolve, reject) => {
       let sent = false;
       const req = https.request(
@@ -365,6 +368,7 @@ export class S3dbClient {
             'content-length': String(body.length),
             ...extraHeaders,
             ...signed.headers,
+            ...(requestId === undefined ? {} : { [REQUEST_ID_HEADER]: requestId }),
           },
           agent: this.agent,
           ...(this.opts.caPem

@@ -170,7 +170,7 @@ describe('operator side on a real cluster', () => {
   const s3 = (credentials = ADMIN): S3Client =>
     new S3Client({ endpoint: gateway.url, region: 'us-east-1', forcePathStyle: true, credentials });
 
-  it('metrics move with traffic on the gateway, the appliances and s3db; request ids reach the appliances', async () => {
+  it('metrics move with traffic on the gateway, the appliances and s3db; request ids reach the appliances and s3db', async () => {
     const client = s3();
     await client.send(new CreateBucketCommand({ Bucket: 'ops' }));
     const body = Buffer.alloc(300_000, 7);
@@ -234,6 +234,8 @@ describe('operator side on a real cluster', () => {
     assert.ok(requestId !== undefined);
     const logged = appliances.filter((a) => a.output.includes(`"requestId":"${requestId}"`));
     assert.ok(logged.length >= 2, `request ${requestId} in the logs of ${logged.length} appliances`);
+    // The PUT's metadata commit carries it to s3db too.
+    assert.ok(dbs.output.includes(`"requestId":"${requestId}"`), `request ${requestId} in the s3db logs`);
   });
 
   it('admin API: signed by an admin:* key only; the status page through a presigned URL', async () => {
