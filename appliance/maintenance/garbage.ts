@@ -32,7 +32,8 @@ const PAGE = 100;
 
 export class GarbageCollector {
   private readonly stopping = new AbortController();
-  private cursor: Uint8Array | undefined;
+  /** Where the continuous loop is in the table; a `gc` job's drain keeps its own place. */
+  private readonly loopPlace: { cursor?: Uint8Array } = {};
   private loop: Promise<void> | undefined;
   private readonly records = new Semaphore(4);
 
@@ -65,10 +66,13 @@ export class GarbageCollector {
    * One page of records from the cursor. `finished`: records deleted; `due`: records that were due
    * (taken or not); `wrapped` once the end of the table was reached.
    */
-  async passOnce(signal?: AbortSignal): Promise<{ finished: number; due: number; wrapped: boolean }> {
+  async passOnce(
+    signal?: AbortSignal,
+    place: { cursor?: Uint8Array } = this.loopPlace,
+  ): Promise<{ finished: number; due: number; wrapped: boolean }> {
     const page = await this.deps.db.scan(TABLES.garbage, {
       limit: PAGE,
-      ...(this.cursor ? { startAfter: this.cursor } : {}),
+      ...(place.cursor ? { startAfter: place.cursor } : {}),
     });
     const now = Date.now();
     let due = 0;
@@ -93,7 +97,8 @@ export class GarbageCollector {
       }),
     );
     const wrapped = !page.truncated || page.nextStartAfter === undefined;
-    this.cursor = wrapped ? undefined : page.nextStartAfter;
+    if (wrapped) delete place.cursor;
+    else place.cursor = page.nextStartAfter;
     return { finished: results.filter(Boolean).length, due, wrapped };
   }
 
@@ -101,8 +106,9 @@ export class GarbageCollector {
   async drain(signal: AbortSignal, onPass?: (finished: number) => void): Promise<number> {
     let finished = 0;
     let dueThisRound = 0;
+    const place: { cursor?: Uint8Array } = {};
     for (let pass = 0; pass < 100_000 && !signal.aborted; pass++) {
-      const r = await this.passOnce(signal);
+      const r = await this.passOnce(signal, place);
       finished += r.finished;
       dueThisRound += r.due;
       onPass?.(finished);
