@@ -169,9 +169,18 @@ export const InvalidPartOrder = (): S3Error =>
   );
 
 export const EntityTooSmall = (partNumber: number, size: number, minSize: number): S3Error =>
-  new S3Error('EntityTooSmall', 'Your proposed upload is smaller than the minimum allowed object size.', 400, {
-    details: { ProposedSize: String(size), MinSizeAllowed: String(minSize), PartNumber: String(partNumber) },
-  });
+  new S3Error(
+    'EntityTooSmall',
+    'Your proposed upload is smaller than the minimum allowed object size.',
+    400,
+    {
+      details: {
+        ProposedSize: String(size),
+        MinSizeAllowed: String(minSize),
+        PartNumber: String(partNumber),
+      },
+    },
+  );
 
 export const InvalidPartNumber = (): S3Error =>
   new S3Error('InvalidPartNumber', 'The requested partnumber is not satisfiable', 416);

@@ -165,14 +165,7 @@ describe('routing', () => {
     );
   });
   it('answers NotImplemented for sub-resources and headers not built, MethodNotAllowed otherwise', () => {
-    for (const url of [
-      '/b?uploads',
-      '/b?tagging',
-      '/b?policy',
-      '/b/k?acl',
-      '/b/k?versions',
-      '/b?lifecycle',
-    ])
+    for (const url of ['/b?uploads', '/b?tagging', '/b?policy', '/b/k?acl', '/b/k?versions', '/b?lifecycle'])
       assert.equal(
         s3Code(() => route(url.endsWith('uploads') || url.endsWith('delete') ? 'POST' : 'GET', url)),
         'NotImplemented',
