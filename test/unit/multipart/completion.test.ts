@@ -2,7 +2,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { S3Error } from '../../../gateway/errors.ts';
 import {
   MIN_PART_SIZE,
   multipartEtag,
@@ -30,16 +29,7 @@ import {
 } from '../../../gateway/s3/multipart-params.ts';
 import { resolveRequest } from '../../../gateway/s3/route.ts';
 import type { ObjectInfo } from '../../../gateway/backend/types.ts';
-
-function code(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    assert.ok(error instanceof S3Error, String(error));
-    return error.code;
-  }
-  return 'no error';
-}
+import { s3ErrorCode as code } from '../../support/s3-errors.ts';
 
 const md5 = (s: string): string => createHash('md5').update(s).digest('hex');
 

@@ -11,17 +11,7 @@ import {
   wildcardMatch,
 } from '../../../gateway/s3/cors.ts';
 import type { CorsRule } from '../../../gateway/backend/types.ts';
-import { S3Error } from '../../../gateway/errors.ts';
-
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    assert.ok(error instanceof S3Error, String(error));
-    return error.code;
-  }
-  return 'no error';
-}
+import { s3ErrorCode as codeOf } from '../../support/s3-errors.ts';
 
 const rule = (body: string): string => `<CORSConfiguration><CORSRule>${body}</CORSRule></CORSConfiguration>`;
 

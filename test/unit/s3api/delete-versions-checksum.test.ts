@@ -16,18 +16,8 @@ import {
   requireBodyIntegrity,
 } from '../../../gateway/s3/checksum.ts';
 import { resolveRequest } from '../../../gateway/s3/route.ts';
-import { S3Error } from '../../../gateway/errors.ts';
 import type { ObjectInfo } from '../../../gateway/backend/types.ts';
-
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    assert.ok(error instanceof S3Error, String(error));
-    return error.code;
-  }
-  return 'no error';
-}
+import { s3ErrorCode as codeOf } from '../../support/s3-errors.ts';
 
 const objects = (n: number): string =>
   Array.from({ length: n }, (_, i) => `<Object><Key>k${i}</Key></Object>`).join('');

@@ -8,17 +8,7 @@ import {
   tagsForCopy,
   validateTags,
 } from '../../../gateway/s3/tagging.ts';
-import { S3Error } from '../../../gateway/errors.ts';
-
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    assert.ok(error instanceof S3Error, String(error));
-    return error.code;
-  }
-  return 'no error';
-}
+import { s3ErrorCode as codeOf } from '../../support/s3-errors.ts';
 
 describe('object tagging (pure)', () => {
   it('parses x-amz-tagging as a URL-encoded query', () => {
