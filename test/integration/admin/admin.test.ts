@@ -3,6 +3,7 @@
 // come from 31000–31999.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { chromium } from 'playwright-core';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -276,6 +277,7 @@ describe('operator side on a real cluster', () => {
     const html = await page.text();
     assert.match(html, /id="health">healthy</);
     assert.equal((html.match(/class="up">up</g) ?? []).length, 6, '3 appliances + 3 s3db members up');
+    await renderInChromium(urlIo.stdout[0]!, join(dir, 'status-page.png'));
   });
 
   it('jobs: gc and repair run on the appliances and are followed to done; stop/resume answers; bad params refused', async () => {
@@ -360,3 +362,46 @@ describe('operator side on a real cluster', () => {
     assert.ok(status.db.members.every((m) => m.up && m.lag !== undefined));
   });
 });
+
+/**
+ * Opens the status page in headless Chromium (Debian's, driven by playwright-core) and checks what a
+ * person would see: the tables laid out with their rows, the health badge styled, a screenshot taken.
+ */
+async function renderInChromium(url: string, screenshotPath: string): Promise<void> {
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-background-networking'],
+  });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(String(error)));
+    page.on('console', (message) => {
+      if (message.type() === 'error') errors.push(message.text());
+    });
+    const response = await page.goto(url);
+    assert.equal(response?.status(), 200);
+    assert.equal(await page.locator('#health').innerText(), 'healthy');
+    assert.equal(await page.locator('#nodes tr').count(), 4, 'header + 3 appliances');
+    assert.equal(await page.locator('#db tr').count(), 4, 'header + 3 s3db members');
+    const nodes = await page.locator('#nodes').boundingBox();
+    assert.ok(
+      nodes !== null && nodes.width > 400 && nodes.height > 60,
+      `nodes table laid out: ${JSON.stringify(nodes)}`,
+    );
+    // The stylesheet applied (inline, allowed by the page's CSP): the badge is not the body's colour.
+    // A string, evaluated in the page (this project compiles without the DOM's types).
+    const [badge, body] = (await page.evaluate(
+      "[getComputedStyle(document.querySelector('#health')).color, getComputedStyle(document.body).color]",
+    )) as [string, string];
+    assert.notEqual(badge, body, 'the health badge is styled');
+    const png = await page.screenshot({ path: screenshotPath, fullPage: true });
+    assert.ok(
+      png.subarray(1, 4).toString() === 'PNG' && png.length > 20_000,
+      `screenshot of ${png.length} bytes`,
+    );
+    assert.deepEqual(errors, [], 'no script or console errors');
+  } finally {
+    await browser.close();
+  }
+}
