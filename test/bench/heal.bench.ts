@@ -1,6 +1,8 @@
 // Heal throughput: 1 s3db + 5 appliances (RS(3,2)) as child processes; objects written through a
 // gateway backend in this process; one appliance is killed, its data directory wiped, restarted, and
-// a `repair` job rebuilds what it held. Prints `BENCH <name> <value> <unit>`.
+// a `repair` job rebuilds what it held. Foreground GETs (2 at a time) run for a few seconds before the
+// kill and all through the repair, so the cost of healing to foreground reads shows. Prints
+// `BENCH <name> <value> <unit>`.
 // Env: HEAL_BENCH_MB (object data, default 64), HEAL_BENCH_OBJECT_MB (default 4),
 // HEAL_BENCH_LIMIT_MBPS (the [maintenance] repair_mb_per_second, default 1000 = effectively none).
 import { randomBytes } from 'node:crypto';
@@ -32,6 +34,20 @@ const db = new S3dbClient({
   credentials: { accessKeyId: first.accessKeyId, secretAccessKey: first.secretAccessKey },
   caPem: tls.caPem,
 });
+/** Whole-object GETs of random objects, 2 at a time, until `stop()` is true; MiB/s. */
+async function foregroundGets(count: number, stop: () => boolean): Promise<number> {
+  const started = Date.now();
+  let bytes = 0;
+  const reader = async (): Promise<void> => {
+    while (!stop()) {
+      const result = await backend.getObject('bench', `o/${Math.floor(Math.random() * count)}`);
+      for await (const piece of result.body) bytes += piece.length;
+    }
+  };
+  await Promise.all([reader(), reader()]);
+  return bytes / MiB / ((Date.now() - started) / 1000);
+}
+
 try {
   await backend.createBucket('bench', 'owner', cluster.config.region);
   const count = Math.max(1, Math.round(totalMb / objectMb));
@@ -46,6 +62,8 @@ try {
       metadata: { contentType: 'application/octet-stream', userMetadata: {} },
     });
   }
+  const baselineUntil = Date.now() + 5000;
+  const baseline = await foregroundGets(count, () => Date.now() > baselineUntil);
   const victim = cluster.appliances[0]!;
   await victim.kill();
   await rm(cluster.config.nodes[0]!.path, { recursive: true, force: true });
@@ -53,17 +71,22 @@ try {
   const started = Date.now();
   const job = await createJob(db, 'repair');
   let done = job;
+  const during = foregroundGets(count, () => isFinal(done.state));
   for (let i = 0; i < 100_000 && !isFinal(done.state); i++) {
     await new Promise((r) => setTimeout(r, 100));
     done = (await getJob(db, job.id)) ?? done;
   }
   const seconds = (Date.now() - started) / 1000;
+  const duringRepair = await during;
   if (done.state !== 'done') throw new Error(`repair job ended ${done.state}: ${done.error ?? ''}`);
   const rebuilt = Number(done.result?.['bytesRebuilt'] ?? 0);
   console.log(`BENCH heal_rebuilt_bytes ${(rebuilt / MiB).toFixed(1)} MiB`);
   console.log(`BENCH heal_rebuild_throughput ${(rebuilt / MiB / seconds).toFixed(1)} MiB/s`);
   console.log(`BENCH heal_sweep_objects ${(count / seconds).toFixed(1)} objects/s`);
   console.log(`BENCH heal_limit ${limit} MiB/s`);
+  console.log(`BENCH heal_foreground_get_before ${baseline.toFixed(1)} MiB/s`);
+  console.log(`BENCH heal_foreground_get_during ${duringRepair.toFixed(1)} MiB/s`);
+  console.log(`BENCH heal_foreground_get_kept ${((100 * duringRepair) / baseline).toFixed(1)} %`);
 } finally {
   db.close();
   await backend.close();
