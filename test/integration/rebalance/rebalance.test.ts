@@ -211,7 +211,7 @@ describe('rebalance, migrate-rs and drain on a real cluster', { timeout: 300_000
     assert.deepEqual(stray, [], 'the RS(2,1) shards were deleted');
   });
 
-  it('a drain job of appliance 2 (run by an appliance job runner) empties it and removes it from the ring', async () => {
+  it('a drain job of appliance 2 (run by an appliance job runner) empties it and removes it from the ring; stopping it then loses nothing', async () => {
     // Through pd.jobs: an appliance's runner claims the job and runs the registered drain executor.
     const created = await createJob(cluster.db, 'drain', { node: '2', settleMs: 400, concurrency: 2 });
     let job = created;
@@ -237,5 +237,8 @@ describe('rebalance, migrate-rs and drain on a real cluster', { timeout: 300_000
     await readerLoop;
     assert.deepEqual(reads.errors, []);
     assert.ok(reads.ok > 20, `${reads.ok} reads during the jobs`);
+    // The drained appliance can now go away: stopped for good, nothing is lost.
+    await cluster.appliances[1]!.kill();
+    await checkAll();
   });
 });
