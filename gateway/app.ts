@@ -8,14 +8,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOption
 import type { Backend } from './backend/types.ts';
 import type { AuthRequest, GatewayAuth, Identity } from './auth-contract.ts';
 import { ACTION_OF } from './auth-contract.ts';
-import {
-  AccessDenied,
-  InternalError,
-  InvalidURI,
-  MalformedXML,
-  MissingContentLength,
-  S3Error,
-} from './errors.ts';
+import { AccessDenied, InternalError, InvalidURI, MissingContentLength, S3Error } from './errors.ts';
 import { createBucket, deleteBucket, getBucketLocation, headBucket, listBuckets } from './ops/buckets.ts';
 import { deleteObject, getObject, headObject, putObject } from './ops/objects.ts';
 import { listObjectsV1, listObjectsV2 } from './ops/list.ts';
@@ -35,6 +28,7 @@ import { contentRangeHeader, parseRangeHeader } from './s3/range.ts';
 import type { ConditionalHeaders } from './s3/conditionals.ts';
 import { parseListV1Params, parseListV2Params } from './s3/list-params.ts';
 import { HEALTH_PATH, READY_PATH } from './health.ts';
+import { parseLength, readSmallBody } from './s3/small-body.ts';
 import type { GatewayOps } from './admin/ops.ts';
 import { runWithRequestId } from '../shared/logging/request-context.ts';
 import { dispatchMultipart } from './s3/multipart-handlers.ts';
@@ -138,22 +132,6 @@ const RESPONSE_OVERRIDES: Record<string, string> = {
   'response-content-disposition': 'content-disposition',
   'response-content-encoding': 'content-encoding',
 };
-
-async function readSmallBody(body: AsyncIterable<Buffer>, limit: number): Promise<string> {
-  const parts: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += chunk.length;
-    if (size > limit) throw MalformedXML(`the request body is larger than ${limit} bytes`);
-    parts.push(chunk);
-  }
-  return Buffer.concat(parts).toString('utf8');
-}
-
-function parseLength(value: string | undefined): number | undefined {
-  if (value === undefined || !/^\d+$/.test(value.trim())) return undefined;
-  return Number(value);
-}
 
 export function buildGatewayApp(options: GatewayAppOptions): FastifyInstance {
   const { backend, auth } = options;

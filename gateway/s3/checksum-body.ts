@@ -2,10 +2,10 @@
 // and the payload signature are verified before the document is used.
 import type { FastifyRequest } from 'fastify';
 import type { AuthRequest, GatewayAuth } from '../auth-contract.ts';
-import { MalformedXML } from '../errors.ts';
 import type { OperationContext } from '../ops/context.ts';
 import { requireBodyIntegrity } from './checksum.ts';
 import type { HeaderBag } from './headers.ts';
+import { readSmallBody } from './small-body.ts';
 
 /** Default largest XML document these operations accept. */
 export const MAX_API_XML_BODY = 2 * 1024 * 1024;
@@ -26,13 +26,7 @@ export async function readVerifiedXml(
   if (options.requireIntegrity === true) requireBodyIntegrity(request.headers as HeaderBag);
   const limit = options.limit ?? MAX_API_XML_BODY;
   const verified = auth.decodeBody(authRequest, ctx.identity, request.raw);
-  const parts: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of verified.body) {
-    size += chunk.length;
-    if (size > limit) throw MalformedXML(`the request body is larger than ${limit} bytes`);
-    parts.push(chunk);
-  }
+  const text = await readSmallBody(verified.body, limit);
   await verified.verified();
-  return Buffer.concat(parts).toString('utf8');
+  return text;
 }

@@ -2,7 +2,7 @@
 // gateway/ops/copy.ts) → headers + XML. Called from the app's dispatch for these operations only.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AuthRequest, GatewayAuth } from '../auth-contract.ts';
-import { AccessDenied, MalformedXML, MissingContentLength } from '../errors.ts';
+import { AccessDenied, MissingContentLength } from '../errors.ts';
 import type { ObjectTag } from '../backend/types.ts';
 import { parseTaggingHeader } from './tagging.ts';
 import type { OperationContext } from '../ops/context.ts';
@@ -19,6 +19,7 @@ import {
 } from '../ops/multipart.ts';
 import { headerValue, metadataFromHeaders, parseContentMd5 } from './headers.ts';
 import type { HeaderBag } from './headers.ts';
+import { parseLength, readSmallBody } from './small-body.ts';
 import {
   copySourceConditions,
   parseCopySource,
@@ -49,22 +50,6 @@ export type MultipartOperation =
   | 'ListParts'
   | 'ListMultipartUploads'
   | 'CopyObject';
-
-async function readText(body: AsyncIterable<Buffer>, limit: number): Promise<string> {
-  const parts: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += chunk.length;
-    if (size > limit) throw MalformedXML(`the request body is larger than ${limit} bytes`);
-    parts.push(chunk);
-  }
-  return Buffer.concat(parts).toString('utf8');
-}
-
-function parseLength(value: string | undefined): number | undefined {
-  if (value === undefined || !/^\d+$/.test(value.trim())) return undefined;
-  return Number(value);
-}
 
 function copySourceOf(
   headers: HeaderBag,
@@ -162,7 +147,7 @@ export async function dispatchMultipart(
     }
     case 'CompleteMultipartUpload': {
       const verified = auth.decodeBody(authRequest, ctx.identity, request.raw);
-      const xml = await readText(verified.body, MAX_COMPLETE_BODY);
+      const xml = await readSmallBody(verified.body, MAX_COMPLETE_BODY);
       await verified.verified();
       const result = await completeMultipartUpload(ctx, { bucket, key, uploadId, xml });
       const host = headerValue(headers, 'host') ?? 'localhost';
