@@ -79,6 +79,11 @@ export interface DriverOptions {
    * depends on it: Raft's safety holds whoever campaigns when.
    */
   campaignFirst?: boolean;
+  /**
+   * Followers learn a new commit index with their next append or heartbeat instead of an extra empty append
+   * per commit (raft core `lazyCommit`). Default true.
+   */
+  lazyCommit?: boolean;
 }
 
 /** Ticks between the hinted node's campaigns, and how long it keeps trying (in election timeouts). */
@@ -152,6 +157,7 @@ export class RaftDriver {
       heartbeatTick: this.timings.heartbeatTick,
       preVote: true,
       checkQuorum: true,
+      lazyCommit: opts.lazyCommit ?? process.env['S3DB_LAZY_COMMIT'] !== '0',
       random: Math.random,
       storage: opts.initial,
       applied,

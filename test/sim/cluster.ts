@@ -317,6 +317,8 @@ export class Simulation {
       heartbeatTick: 1,
       preVote: true,
       checkQuorum: true,
+      // Half the nodes tell followers about commits only along with entries or heartbeats (the driver's mode).
+      lazyCommit: (this.opts.seed + n.id) % 2 === 0,
       maxSizePerMsg: 64,
       maxInflight: 2,
       random,

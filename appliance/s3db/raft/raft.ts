@@ -61,6 +61,7 @@ export class Raft {
   private readonly checkQuorum: boolean;
   private readonly maxSizePerMsg: number;
   private readonly maxInflight: number;
+  private readonly lazyCommit: boolean;
   private readonly random: () => number;
   private readonly confHistory: ConfHistory;
   private prs = new Map<NodeId, Progress>();
@@ -87,6 +88,7 @@ export class Raft {
     this.checkQuorum = cfg.checkQuorum ?? true;
     this.maxSizePerMsg = cfg.maxSizePerMsg ?? 1024 * 1024;
     this.maxInflight = cfg.maxInflight ?? 256;
+    this.lazyCommit = cfg.lazyCommit ?? false;
     if (this.maxInflight < 1) throw new RaftUsageError('maxInflight must be >= 1');
     this.random = cfg.random;
 
@@ -519,7 +521,7 @@ export class Raft {
     if (pr === undefined || !pr.maybeUpdate(this.persistedIndex())) return;
     if (this.maybeCommit()) {
       this.releasePendingReads();
-      this.bcastAppend();
+      this.bcastCommit();
     }
   }
 
@@ -578,6 +580,11 @@ export class Raft {
     for (const v of this.voters) if (v !== this.id) this.sendAppend(v);
   }
 
+  /** The commit index moved: tell the followers (lazily: only along with entries they still need). */
+  private bcastCommit(): void {
+    for (const v of this.voters) if (v !== this.id) this.sendAppend(v, !this.lazyCommit);
+  }
+
   private bcastHeartbeat(ctx: Uint8Array | undefined): void {
     for (const v of this.voters) {
       if (v === this.id) continue;
@@ -617,7 +624,7 @@ export class Raft {
     }
     if (this.maybeCommit()) {
       this.releasePendingReads();
-      this.bcastAppend();
+      this.bcastCommit();
     } else if (wasPaused) {
       this.sendAppend(m.from);
     }
@@ -760,7 +767,7 @@ export class Raft {
     }
     if (this.maybeCommit()) {
       this.releasePendingReads();
-      this.bcastAppend();
+      this.bcastCommit();
     } else {
       for (const v of this.voters) if (v !== this.id) this.sendAppend(v, false);
     }

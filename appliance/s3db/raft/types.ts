@@ -104,6 +104,13 @@ export interface RaftConfig {
   maxSizePerMsg?: number;
   /** Max in-flight append messages per follower in replicate state. Default 256. */
   maxInflight?: number;
+  /**
+   * When the commit index moves and a follower has no new entries to receive, do not send it an empty append
+   * just to carry the commit: it learns the commit with its next append or heartbeat (each tick). Saves two
+   * messages per write and per follower; followers apply up to one heartbeat later. Safety is unaffected
+   * (only when followers learn the commit changes). Default false (etcd's behaviour).
+   */
+  lazyCommit?: boolean;
   /** Seeded PRNG returning floats in [0, 1). The only source of randomness in the core. */
   random: () => number;
   /** What the driver loaded from disk. */

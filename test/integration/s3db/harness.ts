@@ -96,7 +96,18 @@ export class ProcessCluster {
 
   /** Starts node `id` as a child process; resolves once it serves. */
   async start(id: number, opts: { join?: boolean; config?: string } = {}): Promise<void> {
-    const args = ['--import', 'tsx', MAIN, '-config', opts.config ?? this.configPath, '-db-node', String(id)];
+    // S3DB_NODE_ARGS: extra node flags for the children (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p" for profiles).
+    const nodeArgs = (process.env['S3DB_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
+    const args = [
+      ...nodeArgs,
+      '--import',
+      'tsx',
+      MAIN,
+      '-config',
+      opts.config ?? this.configPath,
+      '-db-node',
+      String(id),
+    ];
     if (opts.join) args.push('-join');
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.procs.set(id, child);
