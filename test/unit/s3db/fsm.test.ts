@@ -189,3 +189,63 @@ test('several commands in one entry apply in order with their own results and th
     assert.equal(await fsm.get('t', b('k')), undefined);
   });
 });
+
+test('pipelined applies: preconditions read stored keys (one prefetch), keys still in flight, and keys written earlier in the group', async () => {
+  await withFsm(async (fsm) => {
+    const put = (key: string, value: string): Command => ({
+      type: 'put',
+      table: 't',
+      key: b(key),
+      value: b(value),
+    });
+    await fsm.apply([{ index: 1, commands: [put('stored', 'a'), put('gone', 'x')] }]);
+    // Issued but not awaited: 'flying' is only in the in-flight overlay when the next apply prefetches.
+    const first = await fsm.applyPipelined([
+      { index: 2, commands: [put('flying', 'f'), { type: 'delete', table: 't', key: b('gone') }] },
+    ]);
+    const second = await fsm.applyPipelined([
+      {
+        index: 3,
+        commands: [
+          {
+            type: 'batch',
+            preconditions: [
+              { kind: 'valueEquals', table: 't', key: b('stored'), value: b('a') },
+              { kind: 'versionEquals', table: 't', key: b('flying'), version: 2 },
+              { kind: 'absent', table: 't', key: b('gone') },
+              { kind: 'absent', table: 't', key: b('fresh') },
+            ],
+            ops: [{ kind: 'put', table: 't', key: b('fresh'), value: b('n') }],
+          },
+          // Sees the put of the command before it (same group), so its precondition fails.
+          {
+            type: 'batch',
+            preconditions: [{ kind: 'absent', table: 't', key: b('fresh') }],
+            ops: [{ kind: 'put', table: 't', key: b('fresh'), value: b('m') }],
+          },
+          { type: 'delete', table: 't', key: b('stored') },
+          { type: 'delete', table: 't', key: b('stored') },
+        ],
+      },
+    ]);
+    assert.deepEqual(first.results, [
+      [
+        { type: 'put', version: 2 },
+        { type: 'delete', deleted: true },
+      ],
+    ]);
+    assert.deepEqual(second.results, [
+      [
+        { type: 'batch', ok: true, version: 3 },
+        { type: 'batch', ok: false, failed: 0, reason: 'key exists' },
+        { type: 'delete', deleted: true },
+        { type: 'delete', deleted: false },
+      ],
+    ]);
+    await Promise.all([first.landed, second.landed]);
+    assert.equal(fsm.appliedIndex, 3);
+    assert.deepEqual(await fsm.get('t', b('fresh')), { value: b('n'), version: 3 });
+    assert.equal(await fsm.get('t', b('stored')), undefined);
+    assert.equal(await fsm.get('t', b('gone')), undefined);
+  });
+});
