@@ -42,12 +42,14 @@ export class Member {
     readonly role: string,
     private readonly args: string[],
     private readonly cwd: string,
+    /** Node flags before the script (e.g. --cpu-prof, which NODE_OPTIONS does not allow). */
+    private readonly nodeArgs: readonly string[] = [],
   ) {}
 
   async start(timeoutMs = 120_000): Promise<void> {
     const env = { ...process.env };
     for (const name of ['CONFIG', 'BACKEND', 'NODE', 'DB_ONLY', 'DB_NODE', 'PORT']) delete env[name];
-    const child = spawn(process.execPath, [S3D, ...this.args], {
+    const child = spawn(process.execPath, [...this.nodeArgs, S3D, ...this.args], {
       cwd: this.cwd,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -109,6 +111,8 @@ export interface ClusterSpec {
   auth: string[];
   /** Extra flags of every appliance process (e.g. -no-gateway). */
   applianceArgs?: string[];
+  /** Node flags of every member process (e.g. ['--cpu-prof', '--cpu-prof-dir=/tmp/x']). */
+  nodeArgs?: string[];
 }
 
 export interface PreparedCluster {
@@ -161,7 +165,13 @@ export async function prepareCluster(spec: ClusterSpec): Promise<PreparedCluster
       'gateway',
     ]);
     const dbs = config.db.map(
-      (d) => new Member(`s3db ${d.id}`, ['-config', configPath, '-db', '-db-node', String(d.id)], dir),
+      (d) =>
+        new Member(
+          `s3db ${d.id}`,
+          ['-config', configPath, '-db', '-db-node', String(d.id)],
+          dir,
+          spec.nodeArgs,
+        ),
     );
     const appliances = config.nodes.map(
       (n) =>
@@ -169,6 +179,7 @@ export async function prepareCluster(spec: ClusterSpec): Promise<PreparedCluster
           `node ${n.id}`,
           ['-config', configPath, '-node', String(n.id), ...(spec.applianceArgs ?? [])],
           dir,
+          spec.nodeArgs,
         ),
     );
     const stop = async (): Promise<void> => {

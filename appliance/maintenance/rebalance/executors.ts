@@ -17,6 +17,7 @@ import {
 import type { RingRecord } from '../../../shared/cluster/index.ts';
 import { logLine, peersFromConfig } from './context.ts';
 import type { ExecutorResult, JobScalar, RebalanceJobContext } from './context.ts';
+import { GarbageBatch } from './garbage-batch.ts';
 import { cleanStaleIntents } from './intents.ts';
 import { migrateObject } from './migrate-object.ts';
 import { moveChunk } from './move-chunk.ts';
@@ -101,6 +102,8 @@ async function moveObject(
       stats.failed++;
       stats.errors.push(`${obj.bucket}/${obj.key} chunk ${plan.chunkIndex}: ${outcome.error}`);
     }
+    // The record is re-read only when another chunk of the object still has to move.
+    if (first === plans[plans.length - 1]) break;
     const got = await env.db.get(TABLES.objects, objectKey(obj.bucket, obj.key));
     if (got === undefined) break;
     const record = decodeObjectRecord(got.value);
@@ -114,11 +117,19 @@ function movePasses(ctx: RebalanceJobContext, io: ShardIo): Promise<PassPlan> {
   return (async () => {
     const { record } = await ensureRing(ctx.db, ctx.config);
     const ring = placementRing(record);
-    const env: MoveEnv = { db: ctx.db, io, jobId: ctx.job.id, epoch: ring.epoch };
+    const garbage = new GarbageBatch(ctx.db);
+    const env: MoveEnv = {
+      db: ctx.db,
+      io,
+      jobId: ctx.job.id,
+      epoch: ring.epoch,
+      garbageDone: (key) => garbage.add(key),
+    };
     return {
       changedAt: record.updated,
       count: (obj) => planObjectMoves(obj.bucket, obj.key, obj.record, ring).chunks.length,
       run: (obj) => moveObject(env, ring, obj),
+      afterPage: () => garbage.flush(),
     };
   })();
 }

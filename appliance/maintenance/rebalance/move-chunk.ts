@@ -24,6 +24,8 @@ export interface MoveEnv {
   jobId: string;
   /** Epoch recorded with the new placement. */
   epoch: number;
+  /** Takes the garbage record of a finished move for a batched delete (default: deleted at once). */
+  garbageDone?: (key: Buffer) => void;
 }
 
 export interface StoredObject {
@@ -153,7 +155,10 @@ export async function moveChunk(env: MoveEnv, obj: StoredObject, plan: ChunkMove
         if (!(await dropShard(io, mv.from, { ...stored, shardIndex: mv.shardIndex }))) oldLeft++;
       // Every old shard gone: the garbage record has nothing left to do. Otherwise the garbage worker
       // retries the unreachable appliances.
-      if (oldLeft === 0) await db.delete(TABLES.garbage, gKey).catch(() => undefined);
+      if (oldLeft === 0) {
+        if (env.garbageDone !== undefined) env.garbageDone(gKey);
+        else await db.delete(TABLES.garbage, gKey).catch(() => undefined);
+      }
       return { kind: 'moved', bytes, rebuilt, oldLeft };
     }
     // The record (or an intent) changed. A change elsewhere in the record (tags, another chunk) keeps

@@ -26,6 +26,8 @@ export interface PassPlan {
   /** Units of work the object needs (0: none). */
   count(obj: StoredObject): number;
   run(obj: StoredObject): Promise<ObjectStats>;
+  /** Called after each page's objects are done (e.g. to flush batched writes). */
+  afterPage?(): Promise<void>;
   /** When the ring (or scheme) this pass works towards last changed (ms). */
   changedAt: number;
 }
@@ -151,6 +153,7 @@ export async function runPasses(ctx: RebalanceJobContext, options: PassOptions):
     if (ctx.signal.aborted) throw new JobStoppedError();
     const plan = await options.preparePass();
     const passStarted = Date.now();
+    const failedBefore = state.failed;
     let remaining = 0;
     for await (const page of records(ctx.db, state.after, pageSize))
       for (const obj of page.objects) remaining += plan.count(obj);
@@ -177,6 +180,7 @@ export async function runPasses(ctx: RebalanceJobContext, options: PassOptions):
         }
       });
       await Promise.all(workers);
+      await plan.afterPage?.();
       if (ctx.signal.aborted) {
         await report();
         throw new JobStoppedError();
@@ -185,6 +189,8 @@ export async function runPasses(ctx: RebalanceJobContext, options: PassOptions):
       await report();
     }
     delete state.after;
+    if (state.failed > failedBefore)
+      logLine(ctx, `pass ${state.pass + 1}: ${state.failed - failedBefore} failed; last error: ${lastError}`);
     if (needed === 0) {
       if (passStarted >= plan.changedAt + options.settleMs) {
         state.pass++;
