@@ -33,6 +33,24 @@ export function encodeSegment(data: Uint8Array, compression: Compression): Encod
   };
 }
 
+/**
+ * An uncompressed segment whose CRC32C is not computed yet (`entry.crc` is 0 until `fillSegmentCrc`): lets a
+ * commit compute the CRCs of a large shard while its bytes are being written. The returned `stored` aliases
+ * `data`.
+ */
+export function segmentWithoutCrc(data: Uint8Array): EncodedSegment {
+  const logical = asBuffer(data);
+  return {
+    stored: logical,
+    entry: { logicalLength: logical.byteLength, storedLength: logical.byteLength, crc: 0, compressed: false },
+  };
+}
+
+/** Sets the CRC32C of a segment made by `segmentWithoutCrc`. */
+export function fillSegmentCrc(segment: EncodedSegment): void {
+  segment.entry.crc = crc32c(segment.stored);
+}
+
 /** Result of checking one stored segment: its logical bytes, or why it is corrupt. */
 export type DecodedSegment = { ok: true; data: Buffer } | { ok: false; reason: string };
 

@@ -53,7 +53,7 @@ import {
   segmentOffsets,
 } from './record-codec.ts';
 import { crc32c } from '../../shared/checksum/index.ts';
-import { decodeSegment, encodeSegment } from './segment-codec.ts';
+import { decodeSegment, encodeSegment, fillSegmentCrc, segmentWithoutCrc } from './segment-codec.ts';
 import { SegmentStaging, segmentInputLength } from './segment-staging.ts';
 import type { SegmentInput } from './segment-staging.ts';
 import type { Compression, EncodedSegment } from './segment-codec.ts';
@@ -155,6 +155,8 @@ interface PutJob {
   segments: EncodedSegment[];
   payloadLength: number;
   logicalBytes: number;
+  /** The segments' CRCs are computed by the commit, while it writes them (large uncompressed shards). */
+  crcPending: boolean;
   resolve: (r: PutResult) => void;
   reject: (e: unknown) => void;
 }
@@ -197,6 +199,8 @@ const DEFAULTS = {
 };
 
 const MAX_READ_ATTEMPTS = 4;
+/** Shards from this size on have their CRCs computed during the commit's writes (see put). */
+const DEFERRED_CRC_MIN_BYTES = 512 * 1024;
 
 function cloneInfo(info: VolumeInfo): VolumeInfo {
   return { ...info };
@@ -439,6 +443,7 @@ export class ShardStore {
     }
     const encoded: EncodedSegment[] = [];
     const staging = new SegmentStaging();
+    const uncompressed = this.options.compression === 'none';
     let payloadLength = 0;
     let logicalBytes = 0;
     for await (const segment of segments as AsyncIterable<SegmentInput>) {
@@ -452,12 +457,16 @@ export class ShardStore {
       // Copy: the caller may reuse its buffer once this segment has been handed over (unless it said it
       // will not before put settles; a segment in parts is joined by the copy either way).
       const bytes = options.copy === false && segment instanceof Uint8Array ? segment : staging.copy(segment);
-      const seg = encodeSegment(bytes, this.options.compression);
+      const seg = uncompressed ? segmentWithoutCrc(bytes) : encodeSegment(bytes, this.options.compression);
       payloadLength += seg.entry.storedLength;
       logicalBytes += seg.entry.logicalLength;
       if (payloadLength > MAX_PAYLOAD_BYTES) throw new InvalidArgumentError('shard too large for one record');
       encoded.push(seg);
     }
+    // Large uncompressed shards get their CRCs computed by the commit while their bytes are being written
+    // (one more small write for the record head); small ones are done here so a commit writes them in one go.
+    const crcPending = uncompressed && payloadLength >= DEFERRED_CRC_MIN_BYTES;
+    if (uncompressed && !crcPending) for (const seg of encoded) fillSegmentCrc(seg);
     this.assertOpen();
     return await new Promise<PutResult>((resolve, reject) => {
       this.enqueue({
@@ -467,6 +476,7 @@ export class ShardStore {
         segments: encoded,
         payloadLength,
         logicalBytes,
+        crcPending,
         resolve,
         reject,
       });
@@ -577,6 +587,8 @@ export class ShardStore {
     const writes = new Map<number, { fh: FileHandle; start: number; buffers: Buffer[]; bytes: number }>();
     const results: Array<PutResult | boolean> = [];
     const created: ActiveVolume[] = [];
+    /** Records whose CRCs are computed while the commit writes them; their heads are written afterwards. */
+    const pendingHeads: RecordHeadFixup[] = [];
     let active = this.active === null ? null : { ...this.active };
     let seq = this.nextSeq;
     let totalBytes = 0;
@@ -615,25 +627,16 @@ export class ShardStore {
         const buffers: Buffer[] = [];
         let length = RECORD_HEADER_BYTES;
         const key = decodeShardKey(job.keyBytes);
+        let recordHead: RecordHeadFixup | null = null;
         if (job.kind === 'put') {
-          const table = encodeSegmentTable(job.segments.map((s) => s.entry));
-          const compressed = job.segments.some((s) => s.entry.compressed);
-          buffers.push(
-            encodeRecordHeader({
-              kind: RecordKind.SHARD,
-              flags: compressed ? RECORD_FLAG_COMPRESSED : 0,
-              seq,
-              ...key,
-              rsData: job.meta.rsData,
-              rsParity: job.meta.rsParity,
-              segmentCount: job.segments.length,
-              payloadLength: job.payloadLength,
-              segmentTableCrc: crc32c(table),
-            }),
-            table,
-            ...job.segments.map((s) => s.stored),
-          );
-          length += table.byteLength + job.payloadLength;
+          if (job.crcPending) {
+            // Placeholders (zeros): the real header and table are written once the CRCs are known.
+            const tableBytes = job.segments.length * SEGMENT_ENTRY_BYTES;
+            buffers.push(Buffer.alloc(RECORD_HEADER_BYTES), Buffer.alloc(tableBytes));
+            recordHead = { job, seq, key, volume: 0, offset: 0, liveOp: null };
+          } else buffers.push(...encodeShardRecordHead(job, seq, key));
+          buffers.push(...job.segments.map((s) => s.stored));
+          length += job.segments.length * SEGMENT_ENTRY_BYTES + job.payloadLength;
         } else {
           buffers.push(
             encodeRecordHeader({
@@ -680,6 +683,11 @@ export class ShardStore {
         write.buffers.push(...buffers);
         write.bytes += length;
         const location: RecordLocation = { volume: active.id, offset: active.tail, length, seq };
+        if (recordHead !== null) {
+          recordHead.volume = active.id;
+          recordHead.offset = active.tail;
+          pendingHeads.push(recordHead);
+        }
         active.tail += length;
         totalBytes += length;
         seq++;
@@ -699,7 +707,13 @@ export class ShardStore {
             rsParity: job.meta.rsParity,
             segments: job.segments.map((s) => s.entry),
           };
-          ops.push({ type: 'put', key: liveKey(job.keyBytes), value: encodeLiveEntry(entry) });
+          const liveOp: IndexBatchOp = {
+            type: 'put',
+            key: liveKey(job.keyBytes),
+            value: encodeLiveEntry(entry),
+          };
+          ops.push(liveOp);
+          if (recordHead !== null) recordHead.liveOp = { op: liveOp, entry };
           target.liveBytes += length;
           target.liveShards += 1;
           states.set(id, { live: entry, tomb: null });
@@ -724,12 +738,27 @@ export class ShardStore {
     try {
       if (writes.size > 0) {
         await this.checkFreeSpace(totalBytes);
+        const crcs = new DeferredCrcs(pendingHeads.flatMap((h) => h.job.segments));
         for (const write of writes.values()) {
           const appended = await appendWithEarlyWriteBack(write.fh, write.buffers, write.start, write.bytes, {
             pieceBytes: this.options.writeBackPieceBytes,
+            whileWriting: pendingHeads.length > 0 ? (bytes) => crcs.compute(bytes) : undefined,
           });
           earlySyncs.push(appended.earlySyncs);
         }
+        crcs.compute(Infinity);
+        await Promise.all(
+          pendingHeads.map(async (head) => {
+            const [header, table] = encodeShardRecordHead(head.job, head.seq, head.key);
+            const want = header.byteLength + table.byteLength;
+            const fh = writes.get(head.volume)!.fh;
+            const { bytesWritten } = await fh.writev([header, table], head.offset);
+            if (bytesWritten !== want)
+              throw new DiskFullError(`short write: ${bytesWritten} of ${want} bytes`);
+            if (head.liveOp !== null && head.liveOp.op.type === 'put')
+              head.liveOp.op.value = encodeLiveEntry(head.liveOp.entry);
+          }),
+        );
       }
       for (const id of this.dirtyVolumes) if (!infos.has(id)) infos.set(id, cloneInfo(this.volumes.get(id)!));
       for (const v of infos.values())
@@ -1012,4 +1041,48 @@ async function readVerified(
 
 function formatKeyBytes(keyBytes: Buffer): string {
   return formatShardKey(decodeShardKey(keyBytes));
+}
+
+/** A record written with placeholder head bytes; its real header and segment table follow its CRCs. */
+interface RecordHeadFixup {
+  job: PutJob;
+  seq: number;
+  key: ShardKey;
+  volume: number;
+  offset: number;
+  /** Its index entry, re-encoded once the CRCs are in. */
+  liveOp: { op: IndexBatchOp; entry: LiveEntry } | null;
+}
+
+/** Header and segment table of a shard record (every segment's CRC must be known). */
+function encodeShardRecordHead(job: PutJob, seq: number, key: ShardKey): [Buffer, Buffer] {
+  const table = encodeSegmentTable(job.segments.map((s) => s.entry));
+  const compressed = job.segments.some((s) => s.entry.compressed);
+  const header = encodeRecordHeader({
+    kind: RecordKind.SHARD,
+    flags: compressed ? RECORD_FLAG_COMPRESSED : 0,
+    seq,
+    ...key,
+    rsData: job.meta.rsData,
+    rsParity: job.meta.rsParity,
+    segmentCount: job.segments.length,
+    payloadLength: job.payloadLength,
+    segmentTableCrc: crc32c(table),
+  });
+  return [header, table];
+}
+
+/** CRC32Cs still to compute, in write order, a budget of bytes at a time. */
+class DeferredCrcs {
+  private next = 0;
+  constructor(private readonly segments: EncodedSegment[]) {}
+
+  compute(budgetBytes: number): void {
+    let done = 0;
+    while (this.next < this.segments.length && done < budgetBytes) {
+      const segment = this.segments[this.next++] as EncodedSegment;
+      fillSegmentCrc(segment);
+      done += segment.stored.byteLength;
+    }
+  }
 }

@@ -42,6 +42,11 @@ export function splitIntoPieces(buffers: readonly Buffer[], pieceBytes: number):
 export interface AppendOptions {
   /** Piece size for early write-back; 0 turns it off (one writev per 512 buffers, no early sync). */
   pieceBytes: number;
+  /**
+   * Called with a piece's size right after its write was handed to the thread pool and before it is awaited:
+   * CPU work done here (the commit computes deferred CRCs) runs while the kernel copies the piece.
+   */
+  whileWriting?: (pieceBytes: number) => void;
 }
 
 export interface AppendResult {
@@ -82,7 +87,16 @@ export async function appendWithEarlyWriteBack(
   try {
     for (let i = 0; i < pieces.length; i++) {
       const piece = pieces[i] as WritePiece;
-      const { bytesWritten } = await fh.writev(piece.buffers, position + written);
+      const writing = fh.writev(piece.buffers, position + written);
+      if (options.whileWriting !== undefined) {
+        try {
+          options.whileWriting(piece.bytes);
+        } catch (err) {
+          await writing.catch(() => undefined);
+          throw err;
+        }
+      }
+      const { bytesWritten } = await writing;
       if (bytesWritten !== piece.bytes) {
         // A short write to a regular file means the disk is full.
         throw new DiskFullError(`short write: ${bytesWritten} of ${piece.bytes} bytes`);

@@ -10,7 +10,6 @@ import type { ShardKey } from '../../../appliance/store/index.ts';
 import { shardData } from './shard-data.ts';
 
 const CHILD = fileURLToPath(new URL('./crash-child.ts', import.meta.url));
-export const MAX_SHARD_BYTES = 200_000;
 
 export interface Ledger {
   /** Acknowledged puts whose key was never handed to delete. */
@@ -26,8 +25,8 @@ export function newLedger(): Ledger {
   return { mustExist: new Map(), mustNotExist: new Map(), either: new Map(), compactions: 0 };
 }
 
-function keyFrom(hex: string, shard: string): ShardKey {
-  return { versionId: Buffer.from(hex, 'hex'), chunkIndex: 0, shardIndex: Number(shard) };
+function keyFrom(hex: string, shard: string, chunk: string): ShardKey {
+  return { versionId: Buffer.from(hex, 'hex'), chunkIndex: Number(chunk), shardIndex: Number(shard) };
 }
 
 /**
@@ -37,7 +36,7 @@ function keyFrom(hex: string, shard: string): ShardKey {
  */
 export async function runAndKill(
   path: string,
-  mode: 'write' | 'compact',
+  mode: 'write' | 'compact' | 'large',
   killAfterAcks: number,
   delayMs: number,
   ledger: Ledger,
@@ -59,7 +58,7 @@ export async function runAndKill(
   const lines = createInterface({ input: child.stdout });
   const linesClosed = new Promise<void>((resolve) => lines.once('close', resolve));
   lines.on('line', (line) => {
-    const [what, hex, shard] = line.split(' ');
+    const [what, hex, shard, chunk = '0'] = line.split(' ');
     if (what === 'READY') return;
     if (what === 'COMPACTED') {
       ledger.compactions++;
@@ -68,8 +67,8 @@ export async function runAndKill(
       return;
     }
     if (hex === undefined || shard === undefined) return;
-    const key = keyFrom(hex, shard);
-    const id = `${hex}/${shard}`;
+    const key = keyFrom(hex, shard, chunk);
+    const id = `${hex}/${shard}/${chunk}`;
     if (what === 'ACK') {
       acks++;
       ledger.mustExist.set(id, key);
@@ -102,7 +101,7 @@ export async function verifyStore(path: string, ledger: Ledger, dropIndex: boole
       const data = await store.readShard(key).catch((e: unknown) => {
         throw new Error(`acknowledged shard ${id} unreadable: ${String(e)}`);
       });
-      assert.ok(data.equals(shardData(key, MAX_SHARD_BYTES)), `acknowledged shard ${id} differs`);
+      assert.ok(data.equals(shardData(key)), `acknowledged shard ${id} differs`);
     }
     for (const [id, key] of ledger.mustNotExist) {
       assert.equal(await store.has(key), false, `deleted shard ${id} is back`);
@@ -111,8 +110,7 @@ export async function verifyStore(path: string, ledger: Ledger, dropIndex: boole
     let after: ShardKey | undefined;
     for (let page = 0; page < 10_000; page++) {
       const res = await store.list({ limit: 500, ...(after ? { after } : {}) });
-      for (const key of res.keys)
-        assert.ok((await store.readShard(key)).equals(shardData(key, MAX_SHARD_BYTES)));
+      for (const key of res.keys) assert.ok((await store.readShard(key)).equals(shardData(key)));
       if (!res.next) break;
       after = res.next;
     }
