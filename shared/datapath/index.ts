@@ -11,7 +11,7 @@ export {
   stripeLayout,
 } from './geometry.ts';
 export type { ChunkLayout, Geometry, GeometryOptions, StripeLayout } from './geometry.ts';
-export { degradedFetches, planChunkRange, planRange, sliceChunk } from './range-plan.ts';
+export { degradedFetches, planChunkRange, planRange, sliceChunk, windowChunkPlan } from './range-plan.ts';
 export type { ChunkRangePlan, InclusiveRange, RangePlan, SegmentSlice, ShardFetch } from './range-plan.ts';
 export { ObjectEncoder } from './encoder.ts';
 export type { EncodeResult, EncodedStripe, EncoderOptions } from './encoder.ts';

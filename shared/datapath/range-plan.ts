@@ -119,6 +119,55 @@ export function planChunkRange(
 }
 
 /**
+ * Cuts a chunk plan into plans of at most `stripes` stripes each, in order: the same slices, split by
+ * stripe, with each window's fetches recomputed (per data shard, the run of stripes it is needed for).
+ * Reading window by window bounds what a GET holds per chunk to a few stripes instead of the chunk.
+ */
+export function windowChunkPlan(plan: ChunkRangePlan, stripes: number): ChunkRangePlan[] {
+  if (!Number.isSafeInteger(stripes) || stripes < 1) {
+    throw new DataPathError('BAD_OPTIONS', `a read window needs at least one stripe, got ${stripes}`);
+  }
+  if (plan.lastStripe - plan.firstStripe < stripes) return [plan];
+  const windows: ChunkRangePlan[] = [];
+  let slices: SegmentSlice[] = [];
+  let windowOf = -1;
+  const flush = (): void => {
+    if (slices.length === 0) return;
+    const first = new Map<number, number>();
+    const last = new Map<number, number>();
+    for (const slice of slices) {
+      if (!first.has(slice.shardIndex)) first.set(slice.shardIndex, slice.stripeIndex);
+      last.set(slice.shardIndex, slice.stripeIndex);
+    }
+    const fetches = [...first.keys()]
+      .sort((a, b) => a - b)
+      .map((shardIndex) => {
+        const a = first.get(shardIndex) as number;
+        return { shardIndex, firstSegment: a, segmentCount: (last.get(shardIndex) as number) - a + 1 };
+      });
+    windows.push({
+      chunkIndex: plan.chunkIndex,
+      chunkLength: plan.chunkLength,
+      firstStripe: (slices[0] as SegmentSlice).stripeIndex,
+      lastStripe: (slices[slices.length - 1] as SegmentSlice).stripeIndex,
+      fetches,
+      slices,
+    });
+    slices = [];
+  };
+  for (const slice of plan.slices) {
+    const w = Math.floor((slice.stripeIndex - plan.firstStripe) / stripes);
+    if (w !== windowOf) {
+      flush();
+      windowOf = w;
+    }
+    slices.push(slice);
+  }
+  flush();
+  return windows;
+}
+
+/**
  * The bytes of a chunk plan, in order, as views into the segments `segmentOf` returns (data
  * segments as stored or as rebuilt by decodeStripe's `dataSegments`).
  */

@@ -155,6 +155,8 @@ export class MuxSession {
   private closedError: TransportError | undefined;
   private readonly closeListeners: Array<(err?: Error) => void> = [];
   private drainWaiters: Array<() => void> = [];
+  /** sendData calls whose bytes the socket still holds: settled with an error if the socket goes away. */
+  private readonly writeWaiters = new Set<(err?: Error | null) => void>();
   private lastHeard = Date.now();
   private readonly keepAliveTimer: NodeJS.Timeout;
   private isClosed = false;
@@ -222,15 +224,34 @@ export class MuxSession {
     if (!this.isClosed && !this.socket.destroyed) this.socket.write(frame);
   }
 
-  /** Writes one DATA frame of `length` bytes gathered from `parts`; waits while the socket's buffer is full. */
+  /**
+   * Writes one DATA frame of `length` bytes gathered from `parts`. Resolves once the socket has handed the
+   * bytes on (its write callback: TLS has encrypted them into its own buffers), so the caller may reuse
+   * `parts` right away, and then waits while the socket's buffer is above its high-water mark.
+   */
   async sendData(id: number, parts: readonly Buffer[], length: number): Promise<void> {
     if (this.isClosed)
       throw this.closedError ?? new TransportError('CLOSED', `${this.describe}: connection closed`);
+    let settle!: (err?: Error | null) => void;
+    const written = new Promise<Error | null | undefined>((resolve) => {
+      settle = resolve;
+    });
+    this.writeWaiters.add(settle);
     this.socket.cork();
     let ok = this.socket.write(muxHeader(id, MuxFrameType.DATA, length));
-    for (const p of parts) ok = this.socket.write(p);
+    const last = parts.length - 1;
+    for (let i = 0; i <= last; i++) {
+      ok = i === last ? this.socket.write(parts[i] as Buffer, settle) : this.socket.write(parts[i] as Buffer);
+    }
     this.socket.uncork();
-    if (!ok) {
+    const err = await written;
+    this.writeWaiters.delete(settle);
+    if (err || this.isClosed)
+      throw (
+        this.closedError ??
+        new TransportError('CONNECTION_LOST', `${this.describe}: ${err?.message ?? 'closed'}`)
+      );
+    if (!ok && this.socket.writableNeedDrain) {
       await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
       if (this.isClosed)
         throw this.closedError ?? new TransportError('CONNECTION_LOST', `${this.describe}: closed`);
@@ -351,6 +372,8 @@ export class MuxSession {
     this.streams.clear();
     for (const w of this.drainWaiters) w();
     this.drainWaiters = [];
+    for (const w of this.writeWaiters) w(err);
+    this.writeWaiters.clear();
     for (const l of this.closeListeners) l(this.closedError);
     this.closeListeners.length = 0;
   }

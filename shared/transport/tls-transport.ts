@@ -17,6 +17,11 @@ import {
 
 /** ALPN name of the shard protocol over TLS; a peer speaking anything else is refused in the handshake. */
 const ALPN = 'predastore-shard/1';
+/**
+ * TLS 1.3 suites, fastest first: with AES-NI, AES-128-GCM costs less CPU per byte than OpenSSL's default
+ * first choice, AES-256-GCM. The server's order decides; peers that offer only the others still connect.
+ */
+const CIPHER_SUITES = 'TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256';
 
 function peerInfo(socket: TLSSocket): PeerInfo {
   const cert = socket.getPeerCertificate();
@@ -79,6 +84,8 @@ export class TlsTransport implements Transport {
         requestCert: true,
         rejectUnauthorized: true,
         minVersion: 'TLSv1.3',
+        ciphers: CIPHER_SUITES,
+        honorCipherOrder: true,
         ALPNProtocols: [ALPN],
       },
       (socket: TLSSocket) => {
@@ -125,6 +132,7 @@ export class TlsTransport implements Transport {
         key: options.tls.keyPem,
         ...(options.serverName ? { servername: options.serverName } : {}),
         minVersion: 'TLSv1.3',
+        ciphers: CIPHER_SUITES,
         rejectUnauthorized: true,
         ALPNProtocols: [ALPN],
       });

@@ -11,10 +11,14 @@ export type TransportKind = 'quic' | 'tls';
 export interface DuplexStream {
   /** The next chunk from the peer, or null once the peer ended its side. Rejects with TransportError on reset/loss. */
   read(): Promise<Uint8Array | null>;
-  /** Resolves once the transport accepted the bytes; rejects with TransportError if the stream is gone. */
+  /**
+   * Resolves once the transport accepted the bytes and no longer refers to `chunk` (the caller may reuse
+   * it); rejects with TransportError if the stream is gone.
+   */
   write(chunk: Uint8Array): Promise<void>;
   /**
-   * Optional: the same as write() of the parts concatenated, without copying them into one buffer first.
+   * Optional: the same as write() of the parts concatenated, without copying them into one buffer first
+   * (and, like write(), resolved only once the transport no longer refers to the parts).
    * Transports that cannot gather (or do not gain from it) leave it out and callers fall back to write().
    */
   writeParts?(parts: readonly Buffer[]): Promise<void>;

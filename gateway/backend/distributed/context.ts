@@ -23,6 +23,10 @@ export interface DataPathContext {
   inlineMaxBytes?: number;
   /** Stream shards segment by segment when the size is declared (default); false: collect chunks. */
   streamShards?: boolean;
+  /** GET reads a chunk this many stripes at a time (default 32: 2 MiB per data shard and request). */
+  readWindowStripes?: number;
+  /** Read windows fetched ahead of the one being sent (default 2). */
+  readWindowsAhead?: number;
 }
 
 /** Timeout of a shard request that moves `bytes` (a slow, loaded machine still finishes big shards). */

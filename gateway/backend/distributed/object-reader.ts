@@ -1,10 +1,11 @@
 // GET data path: a range plan over the object's recorded chunks; per chunk, only the segments the
 // range needs from the k data shards; on a failed shard (CRC mismatch, timeout, unreachable, missing)
-// the stripes are rebuilt from k readable shards, parity included. Chunks are read one ahead of the
-// consumer (bounded memory: the chunk being sent and the next one).
+// the stripes are rebuilt from k readable shards, parity included. Each chunk is read in windows of a
+// few stripes (readWindowStripes), a bounded number of windows ahead of the consumer, each shard's run
+// of segments received into one buffer: memory is a few windows, never a chunk.
 import type { ReedSolomonCodec } from '../../../shared/erasure/index.ts';
 import type { FetchedShard } from '../../../shared/shard-client/index.ts';
-import { decodeStripe, makeGeometry, sliceChunk } from '../../../shared/datapath/index.ts';
+import { decodeStripe, makeGeometry, sliceChunk, windowChunkPlan } from '../../../shared/datapath/index.ts';
 import { chunkSchemes, planRecordRange } from './multipart-range.ts';
 import type { ChunkRangePlan, Geometry, InclusiveRange } from '../../../shared/datapath/index.ts';
 import { S3Error } from '../../errors.ts';
@@ -58,32 +59,58 @@ export function readObject(
   // Per chunk scheme too: a manifest's parts may differ in RS scheme.
   const schemes = chunkSchemes(record);
   const plan = planRecordRange(geometry, record, options.range, schemes.geometry);
+  const windowStripes = ctx.readWindowStripes ?? DEFAULT_READ_WINDOW_STRIPES;
+  const ahead = Math.max(1, ctx.readWindowsAhead ?? DEFAULT_READ_WINDOWS_AHEAD);
+  const windows = plan.chunks.flatMap((chunkPlan) => windowChunkPlan(chunkPlan, windowStripes));
+  // Shards found unreadable in one window of a chunk are not tried again in its later windows.
+  const unreadableShards = new Map<number, Set<number>>();
+  const reported = new Set<string>();
+  const onIssue = (issue: ReadIssue): void => {
+    const id = `${issue.chunkIndex}:${issue.shards.join(',')}:${issue.reason}`;
+    if (reported.has(id)) return;
+    reported.add(id);
+    options.onIssue?.(issue);
+  };
   const read = (i: number): Promise<Buffer[]> => {
-    const chunkPlan = plan.chunks[i] as ChunkRangePlan;
-    const location = shardLocation(record, chunkPlan.chunkIndex);
+    const windowPlan = windows[i] as ChunkRangePlan;
+    const location = shardLocation(record, windowPlan.chunkIndex);
+    let known = unreadableShards.get(windowPlan.chunkIndex);
+    if (known === undefined) unreadableShards.set(windowPlan.chunkIndex, (known = new Set()));
     const promise = readChunk(
       ctx,
-      schemes.codec(chunkPlan.chunkIndex),
+      schemes.codec(windowPlan.chunkIndex),
       { versionId: Buffer.from(location.versionId, 'hex'), chunkIndex: location.chunkIndex },
-      record.chunks[chunkPlan.chunkIndex] as ChunkRecord,
-      chunkPlan,
-      options.onIssue,
+      record.chunks[windowPlan.chunkIndex] as ChunkRecord,
+      windowPlan,
+      onIssue,
       record.segmentSize,
+      known,
     );
     promise.catch(() => undefined);
     return promise;
   };
-  let pending = plan.chunks.length > 0 ? read(0) : Promise.resolve<Buffer[]>([]);
-  const first = pending.then(() => undefined);
+  // Windows in flight, in order; the first settles `first`, so a read that cannot start fails early.
+  const inFlight: Promise<Buffer[]>[] = [];
+  let next = 0;
+  const fill = (): void => {
+    while (next < windows.length && inFlight.length < ahead) inFlight.push(read(next++));
+  };
+  fill();
+  const first = (inFlight[0] ?? Promise.resolve([])).then(() => undefined);
   async function* body(): AsyncGenerator<Buffer> {
-    for (let i = 0; i < plan.chunks.length; i++) {
-      const current = await pending;
-      if (i + 1 < plan.chunks.length) pending = read(i + 1);
+    while (inFlight.length > 0) {
+      const current = await (inFlight.shift() as Promise<Buffer[]>);
+      fill();
       yield* current;
     }
   }
   return { first, body: body() };
 }
+
+/** Stripes per GET read window: 32 × 64 KiB = 2 MiB per data shard request. */
+export const DEFAULT_READ_WINDOW_STRIPES = 32;
+/** Windows fetched ahead of the consumer (the one being sent included). */
+export const DEFAULT_READ_WINDOWS_AHEAD = 2;
 
 async function readChunk(
   ctx: DataPathContext,
@@ -93,6 +120,7 @@ async function readChunk(
   plan: ChunkRangePlan,
   onIssue: ObjectReadOptions['onIssue'],
   segmentSize: number,
+  knownUnreadable: Set<number> = new Set(),
 ): Promise<Buffer[]> {
   const { k, m } = chunk;
   const fetch = (shardIndex: number, firstSegment: number, segmentCount: number): Promise<FetchedShard> => {
@@ -103,22 +131,29 @@ async function readChunk(
       peer,
       { versionId: stored.versionId, chunkIndex: stored.chunkIndex, shardIndex },
       { firstSegment, segmentCount },
-      { timeoutMs: timeoutFor(ctx.readTimeoutMs, segmentCount * segmentSize, ctx.minBytesPerMs) },
+      {
+        timeoutMs: timeoutFor(ctx.readTimeoutMs, segmentCount * segmentSize, ctx.minBytesPerMs),
+        // One buffer per request instead of one per segment; the response holds views of it.
+        into: Buffer.allocUnsafe(segmentCount * segmentSize),
+      },
     );
   };
-  // Fast path: the segments the range needs, from the data shards only.
-  const fast = await Promise.allSettled(
-    plan.fetches.map((f) => fetch(f.shardIndex, f.firstSegment, f.segmentCount)),
-  );
-  const unavailable = new Set<number>();
+  const unavailable = new Set<number>(knownUnreadable);
   let corrupt = false;
+  // Fast path: the segments the range needs, from the data shards only (skipped when one of them is
+  // already known unreadable in this chunk).
+  const fast = plan.fetches.some((f) => unavailable.has(f.shardIndex))
+    ? plan.fetches.map(() => ({ status: 'rejected', reason: undefined }) as PromiseRejectedResult)
+    : await Promise.allSettled(plan.fetches.map((f) => fetch(f.shardIndex, f.firstSegment, f.segmentCount)));
   fast.forEach((r, i) => {
-    if (r.status === 'rejected') {
-      unavailable.add((plan.fetches[i] as { shardIndex: number }).shardIndex);
+    if (r.status === 'rejected' && r.reason !== undefined) {
+      const shardIndex = (plan.fetches[i] as { shardIndex: number }).shardIndex;
+      unavailable.add(shardIndex);
+      knownUnreadable.add(shardIndex);
       if ((r.reason as { code?: string }).code === 'CORRUPT') corrupt = true;
     }
   });
-  if (unavailable.size === 0) {
+  if (fast.every((r) => r.status === 'fulfilled')) {
     const byShard = new Map<number, FetchedShard>();
     fast.forEach((r, i) =>
       byShard.set(
@@ -152,6 +187,7 @@ async function readChunk(
       if (r.status === 'fulfilled' && r.value.segments.length === stripeCount) full.set(j, r.value);
       else {
         unavailable.add(j);
+        knownUnreadable.add(j);
         if (r.status === 'rejected' && (r.reason as { code?: string }).code === 'CORRUPT') corrupt = true;
       }
     });

@@ -36,13 +36,16 @@ class ChunkStreams {
     this.checkQuorum();
   }
 
-  /** Sends one stripe's segments (copies: the stripe's buffers go back to the pool right after). */
+  /**
+   * Sends one stripe's segments straight from the stripe's buffers: a shard stream's write resolves only
+   * once the transport no longer holds the bytes, so the stripe may go back to the pool right after.
+   */
   async write(stripe: EncodedStripe): Promise<void> {
     await Promise.all(
       this.streams.map(async (stream, j) => {
         if (stream === undefined) return;
         try {
-          await stream.write(Buffer.from(stripe.segments[j] as Buffer));
+          await stream.write(stripe.segments[j] as Buffer);
         } catch (error) {
           this.drop(j, error);
         }
