@@ -137,7 +137,11 @@ export type RangeResolver = (info: ObjectInfo) => ByteRange | undefined;
 export interface Backend {
   readonly kind: string;
   createBucket(name: string, owner: string, region: string): Promise<BucketInfo>;
-  headBucket(name: string): Promise<BucketInfo>;
+  /**
+   * `cached`: a record the backend read a moment ago will do (object operations' ownership check;
+   * the backend's commits still verify the bucket). Default: read it now.
+   */
+  headBucket(name: string, options?: { cached?: boolean }): Promise<BucketInfo>;
   deleteBucket(name: string): Promise<void>;
   listBuckets(owner?: string): Promise<BucketInfo[]>;
   /**

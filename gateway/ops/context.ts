@@ -10,8 +10,12 @@ export interface OperationContext {
 }
 
 /** The bucket, if it exists and belongs to the caller's account; another account's bucket → AccessDenied. */
-export async function ownedBucket(ctx: OperationContext, bucket: string): Promise<BucketInfo> {
-  const info = await ctx.backend.headBucket(bucket);
+export async function ownedBucket(
+  ctx: OperationContext,
+  bucket: string,
+  options: { cached?: boolean } = {},
+): Promise<BucketInfo> {
+  const info = await ctx.backend.headBucket(bucket, options);
   if (info.owner !== ctx.identity.accountId) throw AccessDenied();
   return info;
 }

@@ -15,6 +15,9 @@ import type { RangeSpec } from '../s3/range.ts';
 import { ownedBucket } from './context.ts';
 import type { OperationContext } from './context.ts';
 
+/** Object operations check ownership against the backend's recent bucket record (its commits re-check). */
+const CACHED = { cached: true };
+
 /** S3's limit for a single PUT (larger objects need multipart upload). */
 export const MAX_PUT_SIZE = 5 * 1024 ** 3;
 
@@ -35,7 +38,7 @@ export interface PutObjectRequest {
 
 export async function putObject(ctx: OperationContext, request: PutObjectRequest): Promise<PutResult> {
   if (request.size > MAX_PUT_SIZE) throw EntityTooLarge(MAX_PUT_SIZE);
-  await ownedBucket(ctx, request.bucket);
+  await ownedBucket(ctx, request.bucket, CACHED);
   return ctx.backend.putObject({
     bucket: request.bucket,
     key: request.key,
@@ -63,7 +66,7 @@ function conditionCheck(conditions: ConditionalHeaders): ((info: ObjectInfo) => 
 }
 
 export async function getObject(ctx: OperationContext, request: ReadObjectRequest): Promise<GetObjectResult> {
-  await ownedBucket(ctx, request.bucket);
+  await ownedBucket(ctx, request.bucket, CACHED);
   const check = conditionCheck(request.conditions);
   const spec = request.range;
   return ctx.backend.getObject(request.bucket, request.key, {
@@ -76,7 +79,7 @@ export async function headObject(
   ctx: OperationContext,
   request: ReadObjectRequest,
 ): Promise<{ info: ObjectInfo; range?: { start: number; end: number } }> {
-  await ownedBucket(ctx, request.bucket);
+  await ownedBucket(ctx, request.bucket, CACHED);
   const info = await ctx.backend.headObject(request.bucket, request.key);
   conditionCheck(request.conditions)?.(info);
   if (request.range === undefined) return { info };
@@ -84,6 +87,6 @@ export async function headObject(
 }
 
 export async function deleteObject(ctx: OperationContext, bucket: string, key: string): Promise<void> {
-  await ownedBucket(ctx, bucket);
+  await ownedBucket(ctx, bucket, CACHED);
   await ctx.backend.deleteObject(bucket, key);
 }

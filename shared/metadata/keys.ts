@@ -4,6 +4,7 @@
 //   objects  utf8(bucket) 0x00 utf8(key)           → ObjectRecord (the live version)
 //   garbage  be64(created ms) versionId(16) rand(4) → GarbageRecord (shards to delete)
 //   repair   versionId(16) be32(chunk) be64(ms)     → RepairRecord (shards to rebuild)
+//   deleting utf8(bucket)                          → BucketRecord (+deletingSince) while DeleteBucket runs
 //
 // Bucket names never contain 0x00, so one bucket's objects are one contiguous range ordered by the
 // key's UTF-8 bytes — S3's list order. 0xFF never occurs in UTF-8, so `prefix + 0xFF` is a bound
@@ -17,6 +18,8 @@ export const TABLES = Object.freeze({
   repair: 'pd.repair',
   uploads: 'pd.uploads',
   parts: 'pd.parts',
+  /** Buckets a DeleteBucket is emptying-checking: utf8(bucket) → BucketRecord with deletingSince. */
+  deleting: 'pd.deleting',
 });
 
 const SEPARATOR = 0x00;

@@ -105,6 +105,8 @@ const bucketSchema = z.object({
   cors: z.array(corsRuleSchema).optional(),
   /** Versioning state once set; absent = never versioned. Only Suspended is supported. */
   versioning: z.enum(['Suspended']).optional(),
+  /** Only in the `deleting` table: when DeleteBucket marked the bucket (ms); see gateway/backend/distributed/bucket-deletion.ts. */
+  deletingSince: count.optional(),
 });
 
 const shardRefSchema = z.object({

@@ -56,6 +56,10 @@ import { readObject } from './object-reader.ts';
 import type { ReadIssue } from './object-reader.ts';
 import { EMPTY_MD5, writeObject } from './object-writer.ts';
 import { DEFAULT_INLINE_MAX_BYTES } from './inline.ts';
+import { BucketCache, DEFAULT_BUCKET_CACHE_MS, sameIncarnation } from './bucket-cache.ts';
+import type { CachedBucket } from './bucket-cache.ts';
+import { bucketIsEmpty, finishDeletion, inspectMark, markDeleting } from './bucket-deletion.ts';
+import type { DeletionDeps } from './bucket-deletion.ts';
 import type { AttemptedChunks } from './object-writer.ts';
 import {
   decodeBucketRecord,
@@ -109,6 +113,11 @@ export interface DistributedBackendOptions {
   streamShards?: boolean;
   /** How often the ring record (shared/cluster) is re-read for new writes. Default 5000 ms. */
   ringRefreshMs?: number;
+  /**
+   * How long object operations trust a bucket record read before (ownership check) instead of reading
+   * s3db again. Default 1000 ms; 0 = read every time. Commits still check the record's version.
+   */
+  bucketCacheMs?: number;
   /** Wraps the clients the data path uses (metrics and request ids: shared/metrics instrument*). */
   instrument?: { shards?: (c: ShardClient) => ShardClient; db?: (c: S3dbClient) => S3dbClient };
 }
@@ -198,8 +207,11 @@ export async function createDistributedBackend(
     ...(options.ringRefreshMs === undefined ? {} : { refreshMs: options.ringRefreshMs }),
   });
   const maxChunkSize = options.maxChunkSize ?? MAX_CHUNK_SIZE;
-  const backend = new DistributedBackendImpl(db, ctx, async () =>
-    withClusterRing(ctx, await ringSource.current(), maxChunkSize),
+  const backend = new DistributedBackendImpl(
+    db,
+    ctx,
+    async () => withClusterRing(ctx, await ringSource.current(), maxChunkSize),
+    new BucketCache(options.bucketCacheMs ?? DEFAULT_BUCKET_CACHE_MS),
   );
   if (options.garbageWorker !== undefined && options.garbageWorker !== false)
     backend.startGarbageWorker(options.garbageWorker === true ? {} : options.garbageWorker);
@@ -250,12 +262,16 @@ class DistributedBackendImpl implements DistributedBackend {
     requireBucket: (bucket) => this.requireBucket(bucket),
   });
   private closed = false;
+  private get deletion(): DeletionDeps {
+    return { db: this.db, hasUploads: (b: string) => this.multipart.hasUploads(b) };
+  }
 
   constructor(
     private readonly db: S3dbClient,
     private readonly ctx: DataPathContext,
     /** The context new writes use: placement ring and RS scheme from the ring record in s3db. */
     private readonly writeContext: () => Promise<DataPathContext> = async () => ctx,
+    private readonly buckets: BucketCache = new BucketCache(),
   ) {}
 
   startGarbageWorker(options: GarbageWorkerOptions = {}): GarbageWorker {
@@ -290,10 +306,14 @@ class DistributedBackendImpl implements DistributedBackend {
 
   // ---- buckets ---------------------------------------------------------------------------------
 
-  async createBucket(name: string, owner: string, region: string): Promise<BucketInfo> {
+  async createBucket(name: string, owner: string, region: string, retried = false): Promise<BucketInfo> {
     const created = Date.now();
     const result = await this.db.batch(
-      [{ kind: 'absent', table: TABLES.buckets, key: bucketKey(name) }],
+      [
+        { kind: 'absent', table: TABLES.buckets, key: bucketKey(name) },
+        // Not while a DeleteBucket checks the name's old incarnation (bucket-deletion.ts).
+        { kind: 'absent', table: TABLES.deleting, key: bucketKey(name) },
+      ],
       [
         {
           kind: 'put',
@@ -304,31 +324,78 @@ class DistributedBackendImpl implements DistributedBackend {
       ],
     );
     if (!result.ok) {
+      if (result.failed === 1) {
+        // A deletion of the old incarnation is in progress (or was abandoned: settle it, retry once).
+        if (retried || (await inspectMark(this.deletion, name)) === 'fresh')
+          throw new S3Error(
+            'OperationAborted',
+            'A conflicting conditional operation is currently in progress against this resource. Please try again.',
+            409,
+          );
+        return this.createBucket(name, owner, region, true);
+      }
       const existing = await this.db.get(TABLES.buckets, bucketKey(name));
       if (existing !== undefined && toBucket(name, existing.value).owner === owner)
         throw BucketAlreadyOwnedByYou(name);
       throw BucketAlreadyExists(name);
     }
-    return { name, owner, created: new Date(created), region };
+    const info = { name, owner, created: new Date(created), region };
+    this.buckets.set(name, { info, version: result.version, at: Date.now() });
+    return info;
   }
 
-  async headBucket(name: string): Promise<BucketInfo> {
+  /** `cached`: a record read in the last `bucketCacheMs` will do (object operations' ownership check). */
+  async headBucket(name: string, options: { cached?: boolean } = {}): Promise<BucketInfo> {
+    if (options.cached === true) {
+      const hit = this.buckets.get(name);
+      if (hit !== undefined) return hit.info;
+    }
+    return (await this.freshBucket(name)).info;
+  }
+
+  /** Reads the bucket record (linearizable) into the cache; NoSuchBucket when there is none. */
+  private async freshBucket(name: string, settled = false): Promise<CachedBucket> {
     const found = await this.db.get(TABLES.buckets, bucketKey(name));
-    if (found === undefined) throw NoSuchBucket(name);
-    return toBucket(name, found.value);
+    if (found === undefined) {
+      this.buckets.forget(name);
+      // A mark abandoned by a dead DeleteBucket hides the bucket until someone settles it.
+      if (!settled && (await inspectMark(this.deletion, name)) === 'settled')
+        return this.freshBucket(name, true);
+      throw NoSuchBucket(name);
+    }
+    const entry = { info: toBucket(name, found.value), version: found.version, at: Date.now() };
+    this.buckets.set(name, entry);
+    return entry;
   }
 
   async deleteBucket(name: string): Promise<void> {
-    const found = await this.db.get(TABLES.buckets, bucketKey(name));
-    if (found === undefined) throw NoSuchBucket(name);
-    const one = await this.db.scan(TABLES.objects, { prefix: objectKey(name, ''), limit: 1 });
-    if (one.items.length > 0) throw BucketNotEmpty(name);
-    if (await this.multipart.hasUploads(name)) throw BucketNotEmpty(name);
-    const result = await this.db.batch(
-      [{ kind: 'versionEquals', table: TABLES.buckets, key: bucketKey(name), version: found.version }],
-      [{ kind: 'delete', table: TABLES.buckets, key: bucketKey(name) }],
-    );
-    if (!result.ok) throw NoSuchBucket(name);
+    for (let attempt = 0; attempt < COMMIT_ATTEMPTS; attempt++) {
+      const found = await this.db.get(TABLES.buckets, bucketKey(name));
+      if (found === undefined) {
+        this.buckets.forget(name);
+        throw NoSuchBucket(name);
+      }
+      const marked = await markDeleting(this.deletion, name, found);
+      if (marked.kind === 'conflict') throw NoSuchBucket(name);
+      if (marked.kind === 'missing') {
+        await backoff(attempt); // the record changed (settings) since the read
+        continue;
+      }
+      this.buckets.forget(name);
+      let empty: boolean;
+      try {
+        empty = await bucketIsEmpty(this.deletion, name);
+      } catch (error) {
+        // The record goes back (a failed revert leaves a mark the next reader settles).
+        await finishDeletion(this.deletion, name, marked.mark, marked.original, false).catch(() => false);
+        throw error;
+      }
+      const done = await finishDeletion(this.deletion, name, marked.mark, marked.original, empty);
+      if (!done) throw InternalError(new Error(`the deletion mark of bucket ${name} was changed`));
+      if (!empty) throw BucketNotEmpty(name);
+      return;
+    }
+    throw new S3Error('SlowDown', `Too many concurrent changes to bucket ${name}; please retry.`, 503);
   }
 
   async listBuckets(owner?: string): Promise<BucketInfo[]> {
@@ -362,14 +429,39 @@ class DistributedBackendImpl implements DistributedBackend {
         [{ kind: 'versionEquals', table: TABLES.buckets, key: bucketKey(name), version: found.version }],
         [{ kind: 'put', table: TABLES.buckets, key: bucketKey(name), value }],
       );
-      if (result.ok) return toBucket(name, value);
+      if (result.ok) {
+        const info = toBucket(name, value);
+        this.buckets.set(name, { info, version: result.version, at: Date.now() });
+        return info;
+      }
       await backoff(attempt);
     }
     throw new S3Error('SlowDown', `Too many concurrent changes to bucket ${name}; please retry.`, 503);
   }
 
   private async requireBucket(name: string): Promise<void> {
-    await this.headBucket(name);
+    await this.freshBucket(name);
+  }
+
+  /**
+   * After a commit failed its bucket precondition: retry (settings changed, or a DeleteBucket is
+   * checking the bucket and may yet put it back), or NoSuchBucket when the incarnation the request
+   * was checked against is gone.
+   */
+  private async bucketChanged(name: string, used: CachedBucket, attempt: number): Promise<CachedBucket> {
+    this.buckets.forget(name);
+    const found = await this.db.get(TABLES.buckets, bucketKey(name));
+    if (found !== undefined) {
+      const entry = { info: toBucket(name, found.value), version: found.version, at: Date.now() };
+      if (!sameIncarnation(entry.info, used.info)) throw NoSuchBucket(name);
+      this.buckets.set(name, entry);
+      return entry;
+    }
+    if ((await inspectMark(this.deletion, name)) !== 'none') {
+      await backoff(attempt);
+      return this.bucketChanged(name, used, attempt + 1 < COMMIT_ATTEMPTS ? attempt + 1 : attempt);
+    }
+    throw NoSuchBucket(name);
   }
 
   // ---- objects ---------------------------------------------------------------------------------
@@ -469,11 +561,15 @@ class DistributedBackendImpl implements DistributedBackend {
     reason: GarbageRecord['reason'],
   ): Promise<boolean> {
     const recordKey = objectKey(bucket, key);
+    // The bucket incarnation the caller's ownership check saw (bucket cache): the commit requires
+    // its record unchanged, so nothing lands in a bucket deleted (or being deleted) meanwhile.
+    const first = this.buckets.get(bucket) ?? (await this.freshBucket(bucket));
+    let used = first;
     for (let attempt = 0; attempt < COMMIT_ATTEMPTS; attempt++) {
       // The first attempt reads without a ReadIndex round: a stale answer only fails the precondition.
       const current = await this.db.get(TABLES.objects, recordKey, { stale: attempt === 0 });
       const preconditions: Precondition[] = [
-        { kind: 'exists', table: TABLES.buckets, key: bucketKey(bucket) },
+        { kind: 'versionEquals', table: TABLES.buckets, key: bucketKey(bucket), version: used.version },
         { kind: 'versionEquals', table: TABLES.objects, key: recordKey, version: current?.version ?? 0 },
       ];
       const all = [...ops];
@@ -491,7 +587,10 @@ class DistributedBackendImpl implements DistributedBackend {
       }
       const result = await this.db.batch(preconditions, all);
       if (result.ok) return current !== undefined;
-      if (result.failed === 0) throw NoSuchBucket(bucket);
+      if (result.failed === 0) {
+        used = await this.bucketChanged(bucket, first, attempt);
+        continue;
+      }
       await new Promise((r) => setTimeout(r, Math.min(200, 5 * 2 ** attempt) * Math.random()));
     }
     throw new S3Error('SlowDown', `Too many concurrent writes to ${key}; please retry.`, 503);

@@ -364,7 +364,8 @@ export class FilesystemBackend implements Backend {
     const { bucket, key } = input;
     // The key index must be loaded before the new version file appears: loading it removes version
     // files no metadata points to, which a first PUT after a restart would otherwise lose.
-    await this.requireIndex(bucket);
+    const startedIn = await this.requireBucket(bucket);
+    await this.indexOf(bucket, startedIn);
     const versionId = randomBytes(16).toString('hex');
     const dataTemp = this.tempPath();
     const metaTemp = this.tempPath();
@@ -412,6 +413,8 @@ export class FilesystemBackend implements Backend {
         const replaced = await this.keyLocks.run(`${bucket}\0${key}`, () =>
           this.bucketLocks.run(bucket, async () => {
             const live = await this.requireBucket(bucket);
+            // Deleted (and maybe created again) while the body arrived: not the bucket that was checked.
+            if (live.info.created.getTime() !== startedIn.info.created.getTime()) throw NoSuchBucket(bucket);
             await rename(metaTemp, paths.meta);
             committed = true;
             return (await this.indexOf(bucket, live)).set(info);
@@ -428,6 +431,9 @@ export class FilesystemBackend implements Backend {
       await unlink(dataTemp).catch(() => undefined);
       await unlink(metaTemp).catch(() => undefined);
       if (!committed) await unlink(paths.data(versionId)).catch(() => undefined);
+      // The bucket's directory went away under the PUT (DeleteBucket won the race).
+      if (isErrno(error, 'ENOENT') && (await this.loadBucket(bucket)) === undefined)
+        throw NoSuchBucket(bucket);
       throw error;
     }
   }
