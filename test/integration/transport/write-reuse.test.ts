@@ -75,14 +75,14 @@ test('a buffer refilled as soon as its write resolved still arrives with the byt
     await Promise.all(writers);
     // Streams are accepted in the order they were opened, which is the writers' order only by chance:
     // identify each stream by its first byte.
-    const byFirstMark = new Map(received.map((bytes) => [bytes[0], bytes]));
+    const byFirstMark = new Map<number | undefined, Buffer>(received.map((bytes) => [bytes[0], bytes]));
     for (let s = 0; s < STREAMS; s++) {
       const bytes = byFirstMark.get(mark(s, 0));
       assert.ok(bytes, `stream ${s} did not arrive`);
       assert.equal(bytes.length, PIECE * PIECES);
       for (let i = 0; i < PIECES; i++) {
-        const piece = bytes.subarray(i * PIECE, (i + 1) * PIECE);
-        const bad = piece.findIndex((b) => b !== mark(s, i));
+        const piece: Buffer = bytes.subarray(i * PIECE, (i + 1) * PIECE);
+        const bad: number = piece.findIndex((b: number) => b !== mark(s, i));
         assert.equal(bad, -1, `stream ${s} piece ${i}: byte ${bad} is ${piece[bad]}, not ${mark(s, i)}`);
       }
     }
