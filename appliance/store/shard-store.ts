@@ -742,7 +742,9 @@ export class ShardStore {
         for (const write of writes.values()) {
           const appended = await appendWithEarlyWriteBack(write.fh, write.buffers, write.start, write.bytes, {
             pieceBytes: this.options.writeBackPieceBytes,
-            whileWriting: pendingHeads.length > 0 ? (bytes) => crcs.compute(bytes) : undefined,
+            // CRCs run one piece ahead of the writes, so the record heads are ready when the last piece is in.
+            whileWriting:
+              pendingHeads.length > 0 ? (bytes, next) => crcs.computeThrough(bytes, next) : undefined,
           });
           earlySyncs.push(appended.earlySyncs);
         }
@@ -1072,10 +1074,28 @@ function encodeShardRecordHead(job: PutJob, seq: number, key: ShardKey): [Buffer
   return [header, table];
 }
 
-/** CRC32Cs still to compute, in write order, a budget of bytes at a time. */
+/** CRC32Cs still to compute, in write order. */
 class DeferredCrcs {
   private next = 0;
+  /** Bytes of the write stream the computed CRCs cover, counting the bytes of pieces handed over so far. */
+  private covered = 0;
+  private handedOver = 0;
   constructor(private readonly segments: EncodedSegment[]) {}
+
+  /**
+   * Called as each piece is being written: computes CRCs until they cover the stream through the end of the
+   * next piece. Record heads and small records in the stream count as covered, so this errs towards computing
+   * more, never less, than needed.
+   */
+  computeThrough(pieceBytes: number, nextPieceBytes: number): void {
+    const target = this.handedOver + pieceBytes + nextPieceBytes;
+    while (this.next < this.segments.length && this.covered < target) {
+      const segment = this.segments[this.next++] as EncodedSegment;
+      fillSegmentCrc(segment);
+      this.covered += segment.stored.byteLength;
+    }
+    this.handedOver += pieceBytes;
+  }
 
   compute(budgetBytes: number): void {
     let done = 0;

@@ -43,10 +43,11 @@ export interface AppendOptions {
   /** Piece size for early write-back; 0 turns it off (one writev per 512 buffers, no early sync). */
   pieceBytes: number;
   /**
-   * Called with a piece's size right after its write was handed to the thread pool and before it is awaited:
-   * CPU work done here (the commit computes deferred CRCs) runs while the kernel copies the piece.
+   * Called with a piece's size (and the next one's, 0 after the last) right after its write was handed to the
+   * thread pool and before it is awaited: CPU work done here (the commit computes deferred CRCs, one piece
+   * ahead) runs while the kernel copies the piece.
    */
-  whileWriting?: (pieceBytes: number) => void;
+  whileWriting?: (pieceBytes: number, nextPieceBytes: number) => void;
 }
 
 export interface AppendResult {
@@ -90,7 +91,7 @@ export async function appendWithEarlyWriteBack(
       const writing = fh.writev(piece.buffers, position + written);
       if (options.whileWriting !== undefined) {
         try {
-          options.whileWriting(piece.bytes);
+          options.whileWriting(piece.bytes, pieces[i + 1]?.bytes ?? 0);
         } catch (err) {
           await writing.catch(() => undefined);
           throw err;
