@@ -1,7 +1,6 @@
 // The gateway's Fastify app. Handlers only translate: HTTP request → typed operation (gateway/ops)
 // → typed result → headers + S3 XML. Bodies are never buffered by Fastify: PUT streams the raw
 // request into the backend, GET streams the backend's iterable into the response.
-import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import Fastify from 'fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
@@ -41,6 +40,7 @@ import { crossOriginHeaders, dispatchCors, handlePreflight } from './s3/cors-han
 import { checksumHeadersForRead, checksumResponseHeaders } from './s3/checksum.ts';
 import { parseTaggingHeader } from './s3/tagging.ts';
 import { checkVersionId } from './s3/versions.ts';
+import { newHostId, newRequestId } from './s3/request-ids.ts';
 
 export interface GatewayAppOptions {
   backend: Backend;
@@ -78,10 +78,6 @@ function splitUrl(rawUrl: string): { rawPath: string; rawQuery: string } {
   return q < 0
     ? { rawPath: rawUrl, rawQuery: '' }
     : { rawPath: rawUrl.slice(0, q), rawQuery: rawUrl.slice(q + 1) };
-}
-
-function newRequestId(): string {
-  return randomBytes(8).toString('hex').toUpperCase();
 }
 
 /** Anything carrying an S3 error code and an HTTP status (S3Error, the auth layer's errors). */
@@ -155,7 +151,7 @@ export function buildGatewayApp(options: GatewayAppOptions): FastifyInstance {
   app.decorateRequest('s3', undefined as unknown as S3RequestState);
 
   app.addHook('onRequest', async (request, reply) => {
-    request.s3 = { requestId: request.id, hostId: randomBytes(24).toString('base64') };
+    request.s3 = { requestId: request.id, hostId: newHostId() };
     reply.header('x-amz-request-id', request.s3.requestId);
     reply.header('x-amz-id-2', request.s3.hostId);
     reply.header('server', 'Predastore');

@@ -2,11 +2,20 @@
 
 const AMZ_DATE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
 
+// Every signed request formats the current second: the last answer is kept (it changes once a second).
+let lastSecond = NaN;
+let lastText = '';
+
 export function formatAmzDate(date: Date): string {
-  return date
+  const second = Math.floor(date.getTime() / 1000);
+  if (second === lastSecond) return lastText;
+  const text = date
     .toISOString()
     .replace(/[-:]/g, '')
     .replace(/\.\d{3}/, '');
+  lastSecond = second;
+  lastText = text;
+  return text;
 }
 
 /** Parses `YYYYMMDDTHHMMSSZ`; undefined when malformed or not a real date. */

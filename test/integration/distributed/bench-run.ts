@@ -4,7 +4,9 @@
 // appliances, s3db nodes, this client process), read from /proc, less the background CPU each kind
 // burns while idle (measured for BENCH_DIST_IDLE_MS before the phases): the load-independent figures.
 // Env: BENCH_DIST_LARGE_MB (256), BENCH_DIST_RSS_MB (2048), BENCH_DIST_SMALL (1000 objects of 4 KiB),
-// BENCH_DIST_CONCURRENCY (32), BENCH_DIST_PHASES (comma list of small,large,rss,degraded; default all),
+// BENCH_DIST_CONCURRENCY (32), BENCH_DIST_PHASES (comma list of small,small-lean,large,rss,degraded;
+// default all; small-lean = the same 4 KiB PUT/GET from test/bench/lean-s3-client.ts instead of the SDK),
+// BENCH_DIST_WARMUP (200 small PUT+GETs before the small phases, not measured),
 // BENCH_DIST_PROFILE_DIR (gateway runs with --cpu-prof into that directory),
 // BENCH_DIST_GATEWAY_OPTIONS (JSON of DistributedBackendOptions for the gateway, for A/B runs).
 import { spawn } from 'node:child_process';
@@ -14,6 +16,7 @@ import { Readable } from 'node:stream';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ACCOUNT, ROOT, md5Of, seededStream, startCluster } from './cluster.ts';
 import type { Member } from './cluster.ts';
+import { leanS3Client } from '../../bench/lean-s3-client.ts';
 
 const MiB = 1024 * 1024;
 
@@ -61,7 +64,8 @@ export async function runDistributedBench(
   const rssMb = Number(process.env.BENCH_DIST_RSS_MB ?? 2048);
   const smallCount = Number(process.env.BENCH_DIST_SMALL ?? 1000);
   const concurrency = Number(process.env.BENCH_DIST_CONCURRENCY ?? 32);
-  const phases = new Set((process.env.BENCH_DIST_PHASES ?? 'small,large,rss,degraded').split(','));
+  const phases = new Set((process.env.BENCH_DIST_PHASES ?? 'small,small-lean,large,rss,degraded').split(','));
+  const warmup = Number(process.env.BENCH_DIST_WARMUP ?? 200);
   const profileDir = process.env.BENCH_DIST_PROFILE_DIR;
   const cluster = await startCluster(3);
   const child = spawn(
@@ -154,8 +158,32 @@ export async function runDistributedBench(
       if (back.size !== size || back.md5 !== md5) throw new Error(`${key} read back differs`);
     };
 
+    const small = Buffer.alloc(4096, 7);
+    const lean = leanS3Client(url, cluster.config.region, ACCOUNT, concurrency * 2);
+    if (phases.has('small') || phases.has('small-lean')) {
+      // Warm-up (not measured): connections opened, JIT warm, bucket record cached.
+      await inParallel(warmup, concurrency, async (i) => {
+        await s3.send(new PutObjectCommand({ Bucket: 'bench', Key: `warm/${i}`, Body: small }));
+        await s3
+          .send(new GetObjectCommand({ Bucket: 'bench', Key: `warm/${i}` }))
+          .then((g) => g.Body?.transformToByteArray());
+        await lean.put('bench', `warm-lean/${i}`, small);
+        await lean.get('bench', `warm-lean/${i}`);
+      });
+    }
+    if (phases.has('small-lean')) {
+      await phase('dist_lean_put_4KiB_c32', smallCount, smallCount, 'ops/s', () =>
+        inParallel(smallCount, concurrency, (i) => lean.put('bench', `lean/${i}`, small)),
+      );
+      await phase('dist_lean_get_4KiB_c32', smallCount, smallCount, 'ops/s', () =>
+        inParallel(smallCount, concurrency, async (i) => {
+          const bytes = await lean.get('bench', `lean/${i}`);
+          if (bytes.length !== small.length) throw new Error(`lean/${i} read back differs`);
+        }),
+      );
+    }
+    lean.close();
     if (phases.has('small')) {
-      const small = Buffer.alloc(4096, 7);
       await phase('dist_put_4KiB_c32', smallCount, smallCount, 'ops/s', () =>
         inParallel(smallCount, concurrency, async (i) => {
           await s3.send(new PutObjectCommand({ Bucket: 'bench', Key: `small/${i}`, Body: small }));
