@@ -3,6 +3,7 @@ import https from 'node:https';
 import { REQUEST_ID_HEADER, currentRequestId } from '../logging/request-context.ts';
 import { signRequest } from '../sigv4/index.ts';
 import { S3dbClientError } from './errors.ts';
+import { BATCH_CONTENT_TYPE, encodeBatchBody } from './batch-body.ts';
 
 export { S3dbClientError } from './errors.ts';
 export type { S3dbClientErrorCode } from './errors.ts';
@@ -160,21 +161,12 @@ export class S3dbClient {
 
   /** Atomic batch: every precondition holds and every op is applied, or nothing is (ok: false). */
   async batch(preconditions: Precondition[], ops: BatchOp[]): Promise<BatchResult> {
-    const body = Buffer.from(
-      JSON.stringify({
-        preconditions: preconditions.map((p) => ({
-          ...p,
-          key: hexKey(p.key),
-          ...(p.kind === 'valueEquals' ? { value: Buffer.from(p.value).toString('base64') } : {}),
-        })),
-        ops: ops.map((o) => ({
-          ...o,
-          key: hexKey(o.key),
-          ...(o.kind === 'put' ? { value: Buffer.from(o.value).toString('base64') } : {}),
-        })),
-      }),
-    );
-    const a = await this.call('POST', '/v1/batch', '', body, 'write', [200, 409]);
+    // Binary body: no JSON, hex or base64 on either side (see batch-body.ts).
+    const body = encodeBatchBody({
+      preconditions: preconditions.map((p) => ({ ...p, key: keyBytes(p.key) })),
+      ops: ops.map((o) => ({ ...o, key: keyBytes(o.key) })),
+    });
+    const a = await this.call('POST', '/v1/batch', '', body, 'write', [200, 409], BATCH_CONTENT_TYPE);
     const r = JSON.parse(a.body.toString()) as {
       ok: boolean;
       version?: number;
@@ -264,11 +256,16 @@ export class S3dbClient {
     body: Buffer,
     kind: 'read' | 'write',
     okStatuses: number[],
+    contentType?: string,
   ): Promise<HttpAnswer> {
     if (kind === 'read') return this.callWith(method, path, query, body, kind, okStatuses, undefined);
     const session = this.idleSessions.pop() ?? { id: randomBytes(16).toString('hex'), seq: 0 };
     session.seq++;
-    const tag = { [SESSION_HEADER]: session.id, [SEQUENCE_HEADER]: String(session.seq) };
+    const tag: Record<string, string> = {
+      [SESSION_HEADER]: session.id,
+      [SEQUENCE_HEADER]: String(session.seq),
+    };
+    if (contentType !== undefined) tag['content-type'] = contentType;
     try {
       return await this.callWith(method, path, query, body, kind, okStatuses, tag);
     } finally {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { BatchBodyError, decodeBatchBody } from '../../../shared/s3db-client/batch-body.ts';
 import type { Command } from '../command.ts';
 import { validateCommand } from '../command.ts';
 import { S3dbError } from '../errors.ts';
@@ -86,6 +87,22 @@ export function parseBatchBody(body: Uint8Array): Command {
         : { kind: 'delete', table: o.table, key };
     }),
   };
+  validateCommand(cmd);
+  return cmd;
+}
+
+/** Binary batch body (`application/x-s3db-batch`, shared/s3db-client/batch-body.ts) → validated batch command. */
+export function parseBinaryBatchBody(body: Uint8Array): Command {
+  let batch;
+  try {
+    batch = decodeBatchBody(body);
+  } catch (err) {
+    if (err instanceof BatchBodyError) throw new S3dbError('InvalidRequest', err.message);
+    throw err;
+  }
+  for (const p of batch.preconditions) internalTableCheck(p.table);
+  for (const o of batch.ops) internalTableCheck(o.table);
+  const cmd: Command = { type: 'batch', preconditions: batch.preconditions, ops: batch.ops };
   validateCommand(cmd);
   return cmd;
 }

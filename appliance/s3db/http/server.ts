@@ -8,7 +8,8 @@ import { S3dbError, httpStatusOf } from '../errors.ts';
 import type { Fsm } from '../fsm.ts';
 import { toHex } from '../keys.ts';
 import type { MemberDirectory } from '../members.ts';
-import { parseBatchBody, parseJoinBody, parseRemoveBody } from './bodies.ts';
+import { BATCH_CONTENT_TYPE } from '../../../shared/s3db-client/batch-body.ts';
+import { parseBatchBody, parseBinaryBatchBody, parseJoinBody, parseRemoveBody } from './bodies.ts';
 import type { JoinRequest } from './bodies.ts';
 import { WRITE_OPS, parseRoute, parseSessionTag } from './routes.ts';
 import type { ApiRoute } from './routes.ts';
@@ -177,7 +178,8 @@ export class ApiServer {
       return;
     }
     try {
-      this.send(res, await this.execute(route, body, session));
+      const binary = req.headers['content-type'] === BATCH_CONTENT_TYPE;
+      this.send(res, await this.execute(route, body, session, binary));
     } catch (err) {
       if (err instanceof S3dbError && err.code === 'NotLeader' && WRITE_OPS.has(route.op)) {
         this.send(res, await this.forward(req, body));
@@ -278,7 +280,12 @@ export class ApiServer {
     });
   }
 
-  private async execute(route: ApiRoute, body: Buffer, session?: SessionTag): Promise<Reply> {
+  private async execute(
+    route: ApiRoute,
+    body: Buffer,
+    session: SessionTag | undefined,
+    binaryBody = false,
+  ): Promise<Reply> {
     const { driver, fsm } = this.opts;
     switch (route.op) {
       case 'health':
@@ -318,7 +325,8 @@ export class ApiServer {
         return json(200, resultBody(r));
       }
       case 'batch': {
-        const r = await driver.propose(withSession(parseBatchBody(body), session));
+        const cmd = binaryBody ? parseBinaryBatchBody(body) : parseBatchBody(body);
+        const r = await driver.propose(withSession(cmd, session));
         return json(r.type === 'batch' && !r.ok ? 409 : 200, resultBody(r));
       }
       case 'join':

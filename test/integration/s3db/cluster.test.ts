@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import https from 'node:https';
 import { cpus, loadavg } from 'node:os';
+import { BATCH_CONTENT_TYPE, encodeBatchBody } from '../../../shared/s3db-client/batch-body.ts';
 import { signRequest } from '../../../shared/sigv4/index.ts';
 import { S3dbClientError } from '../../../shared/s3db-client/index.ts';
 import { CREDENTIALS, ProcessCluster } from './harness.ts';
@@ -18,6 +19,7 @@ function raw(
   path: string,
   body = Buffer.alloc(0),
   secret = CREDENTIALS.secretAccessKey,
+  headers: Record<string, string> = {},
 ): Promise<Raw> {
   const [host, port] = address.split(':');
   const q = path.indexOf('?');
@@ -25,7 +27,7 @@ function raw(
     method,
     path: q < 0 ? path : path.slice(0, q),
     query: q < 0 ? '' : path.slice(q + 1),
-    headers: { host: address },
+    headers: { host: address, ...headers },
     payloadHash: createHash('sha256').update(body).digest('hex'),
     credentials: { accessKeyId: CREDENTIALS.accessKeyId, secretAccessKey: secret },
     region: 'us-east-1',
@@ -39,7 +41,7 @@ function raw(
         method,
         path,
         rejectUnauthorized: false,
-        headers: { host: address, 'content-length': String(body.length), ...signed.headers },
+        headers: { host: address, 'content-length': String(body.length), ...headers, ...signed.headers },
       },
       (res) => {
         const chunks: Buffer[] = [];
@@ -133,6 +135,26 @@ test('3 s3db processes: REST API, forwarding, errors, kill -9 of the leader unde
           Buffer.from('{"ops":[{"kind":"put","table":"t","key":"zz","value":""}]}'),
         );
         assert.equal(r.status, 400);
+        // The JSON batch body still works beside the client's binary one; a broken binary body is a clear 400.
+        r = await raw(
+          a,
+          'POST',
+          '/v1/batch',
+          Buffer.from('{"ops":[{"kind":"put","table":"t","key":"aa","value":"AQI="}]}'),
+        );
+        assert.equal(r.status, 200, r.body.toString());
+        const reader = cluster.client([follower]);
+        assert.deepEqual((await reader.get('t', new Uint8Array([0xaa])))?.value, new Uint8Array([1, 2]));
+        reader.close();
+        const good = encodeBatchBody({
+          preconditions: [],
+          ops: [{ kind: 'put', table: 't', key: new Uint8Array([1]), value: new Uint8Array([2]) }],
+        });
+        r = await raw(a, 'POST', '/v1/batch', Buffer.from(good.subarray(0, good.length - 1)), undefined, {
+          'content-type': BATCH_CONTENT_TYPE,
+        });
+        assert.equal(r.status, 400);
+        assert.equal(errorCode(r), 'InvalidRequest');
         r = await raw(a, 'GET', '/v1/nope');
         assert.equal(r.status, 404);
         r = await raw(a, 'GET', '/health');
