@@ -7,7 +7,7 @@
 // .node files and their JavaScript dependencies) are copied into dist/<bundle>/node_modules.
 import { build } from 'esbuild';
 import { cp, mkdir, readFile, rm, stat, readdir } from 'node:fs/promises';
-import { dirname, join, relative } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -48,8 +48,9 @@ async function exists(path) {
 async function packageDir(name, from) {
   // Node's resolution: the nearest node_modules up from the requiring package.
   for (let dir = from; ; dir = dirname(dir)) {
+    // As Node does, never look in node_modules/node_modules (a stray symlink there would be found).
     const candidate = join(dir, 'node_modules', name);
-    if (await exists(join(candidate, 'package.json'))) return candidate;
+    if (basename(dir) !== 'node_modules' && (await exists(join(candidate, 'package.json')))) return candidate;
     if (dir === dirname(dir) || !dir.startsWith(ROOT)) return undefined;
   }
 }

@@ -62,13 +62,18 @@ async function streamFunctionUrl(
     await pipeline(Readable.from([failure.body]), out);
     return;
   }
-  const { meta, stream } = await gw.functionUrl(event, context);
-  const out = runtime.HttpResponseStream.from(responseStream, {
-    statusCode: meta.statusCode,
-    headers: meta.headers,
-    ...(meta.cookies === undefined ? {} : { cookies: meta.cookies }),
-  });
-  await pipeline(stream, out);
+  try {
+    const { meta, stream } = await gw.functionUrl(event, context);
+    const out = runtime.HttpResponseStream.from(responseStream, {
+      statusCode: meta.statusCode,
+      headers: meta.headers,
+      ...(meta.cookies === undefined ? {} : { cookies: meta.cookies }),
+    });
+    await pipeline(stream, out);
+  } finally {
+    // The invocation's metrics as EMF lines, before the environment may be frozen.
+    await gw.flushMetrics();
+  }
 }
 
 async function bufferedFunctionUrl(event: LambdaFunctionURLEvent, context: Context): Promise<unknown> {
@@ -78,7 +83,11 @@ async function bufferedFunctionUrl(event: LambdaFunctionURLEvent, context: Conte
   } catch (error) {
     return unavailable(error, event.rawPath);
   }
-  return gw.functionUrlBuffered(event, context);
+  try {
+    return await gw.functionUrlBuffered(event, context);
+  } finally {
+    await gw.flushMetrics();
+  }
 }
 
 const runtime = lambdaRuntime();
@@ -99,7 +108,11 @@ export async function albHandler(event: ALBEvent, context: Context): Promise<ALB
           body: failure.body,
         };
   }
-  return gw.alb(event, context);
+  try {
+    return await gw.alb(event, context);
+  } finally {
+    await gw.flushMetrics();
+  }
 }
 
 /** Closes the gateway of this environment (tests and the local emulator). */

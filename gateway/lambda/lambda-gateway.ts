@@ -20,12 +20,19 @@ import {
 } from './events.ts';
 import { MAX_ALB_RESPONSE_BODY, checkRequestSize, responseTooLarge } from './limits.ts';
 import type { LambdaFrontDoor } from './limits.ts';
+import type { GatewayOps } from '../admin/ops.ts';
+import { FLUSH_WAIT_MS, trackRequests } from './metrics.ts';
+import type { EmfOutput } from './metrics.ts';
 
 export interface LambdaGatewayOptions {
   config: ClusterConfig;
   backend: Backend;
   signedHost?: string;
   logLevel?: string;
+  /** Metrics, admin API and status page under /_predastore/ (gateway/admin, as on the host gateway). */
+  ops?: GatewayOps;
+  /** Request metrics written as EMF lines by flushMetrics() (gateway/lambda/metrics.ts). */
+  emf?: EmfOutput;
 }
 
 export interface LambdaGateway {
@@ -36,6 +43,8 @@ export interface LambdaGateway {
   /** ALB target: buffered, bodies always base64, single- or multi-value headers as the event uses. */
   alb(event: ALBEvent, context: Context): Promise<ALBResult>;
   app: FastifyInstance;
+  /** Writes the EMF lines of the requests finished so far (after each invocation). */
+  flushMetrics(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -78,7 +87,9 @@ export function createLambdaGateway(options: LambdaGatewayOptions): LambdaGatewa
     region: config.region,
     ...(config.gateway.domain === undefined ? {} : { domain: config.gateway.domain }),
     logger: { level: options.logLevel ?? 'warn' },
+    ...(options.ops === undefined ? {} : { ops: options.ops }),
   });
+  const requests = trackRequests(app);
   app.addHook('onRequest', async (request) => {
     const door = takeDoor(request);
     doorOf.set(request, door);
@@ -118,6 +129,11 @@ export function createLambdaGateway(options: LambdaGatewayOptions): LambdaGatewa
         multiValueHeaders?: Record<string, string[]>;
       };
       return rest;
+    },
+    async flushMetrics() {
+      if (options.emf === undefined) return;
+      await requests.settled(FLUSH_WAIT_MS);
+      for (const line of options.emf.recorder.flush()) options.emf.write(line);
     },
     close: () => app.close(),
   };

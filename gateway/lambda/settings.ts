@@ -16,6 +16,8 @@ export interface LambdaSettings {
   /** Base URL of the AWS Parameters and Secrets Lambda Extension. */
   parametersEndpoint: string;
   logLevel: string;
+  /** `off`: no EMF metric lines (PREDASTORE_METRICS=off); absent: EMF lines after every invocation. */
+  metrics?: 'off';
 }
 
 export class LambdaSettingsError extends Error {
@@ -34,6 +36,7 @@ export const ENV = {
   signedHost: 'PREDASTORE_SIGNED_HOST',
   parametersEndpoint: 'PREDASTORE_PARAMETERS_ENDPOINT',
   logLevel: 'PREDASTORE_LOG_LEVEL',
+  metrics: 'PREDASTORE_METRICS',
 } as const;
 
 const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
@@ -72,7 +75,11 @@ export function settingsFromEnv(env: Record<string, string | undefined>): Lambda
     nonEmpty(env, ENV.parametersEndpoint) ??
     `http://localhost:${nonEmpty(env, 'PARAMETERS_SECRETS_EXTENSION_HTTP_PORT') ?? '2773'}`;
   const tlsParameterPrefix = nonEmpty(env, ENV.tlsParameterPrefix);
+  const metrics = nonEmpty(env, ENV.metrics) ?? 'emf';
+  if (metrics !== 'emf' && metrics !== 'off')
+    throw new LambdaSettingsError(`${ENV.metrics} must be "emf" or "off", not "${metrics}"`);
   return {
+    ...(metrics === 'off' ? { metrics: 'off' as const } : {}),
     config: sources[0] as ConfigSource,
     backend,
     logLevel,

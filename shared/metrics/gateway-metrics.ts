@@ -34,6 +34,8 @@ export interface GatewayMetricsOptions {
   cacheMs?: number;
   /** Node.js process metrics (CPU, memory, event loop). Default true. */
   processMetrics?: boolean;
+  /** Also told of every request (the Lambda gateway's EMF recorder). */
+  onRequest?: (sample: RequestSample) => void;
 }
 
 export class GatewayMetrics {
@@ -133,6 +135,7 @@ export class GatewayMetrics {
       bytesOut: sample.bytesOut,
       errors: sample.status >= 500 ? 1 : 0,
     });
+    this.options.onRequest?.(sample);
   }
 
   /** Prometheus text exposition of every metric. */

@@ -8,6 +8,8 @@ export { instrumentShardClient, instrumentS3dbClient } from './instrument.ts';
 export { startMetricsListener, METRICS_CONTENT_TYPE } from './listener.ts';
 export type { MetricsListener, MetricsSource } from './listener.ts';
 export { RateWindow } from './rate-window.ts';
+export { EMF_METRICS, EMF_NAMESPACE, EmfRecorder } from './emf.ts';
+export type { EmfLine } from './emf.ts';
 export type { RateTotals } from './rate-window.ts';
 export {
   LATENCY_BUCKETS,

@@ -53,7 +53,7 @@ export const SOURCE_EMULATOR: EmulatorOptions = {
 
 export async function startEmulatorGateway(
   options: EmulatorOptions,
-): Promise<StartedGateway & { dir: string }> {
+): Promise<StartedGateway & { dir: string; output(): string }> {
   const dir = await mkdtemp(join(tmpdir(), 'predastore-lambda-'));
   const configPath = options.configPath ?? join(dir, 'config.toml');
   if (options.configPath === undefined) await writeFile(configPath, configToml(join(dir, 'data')));
@@ -82,6 +82,9 @@ export async function startEmulatorGateway(
       },
     },
   );
+  // Everything the function wrote to stdout (its EMF metric lines among it).
+  let stdout = '';
+  child.stdout?.on('data', (data: Buffer) => (stdout += data.toString()));
   let url: string;
   try {
     url = await waitForListening(child);
@@ -98,6 +101,7 @@ export async function startEmulatorGateway(
   return {
     url,
     dir,
+    output: () => stdout,
     client(account, overrides) {
       const client = makeClient(url, account, overrides?.secretAccessKey);
       clients.push(client);
