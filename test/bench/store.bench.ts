@@ -7,9 +7,11 @@
  * The target compares 8 MiB puts with `dd bs=1M conv=fsync`, which syncs ONCE after the whole run, while every
  * put (or group commit) is durable on its own. `dd bs=8M oflag=dsync` (one sync per 8 MiB, like one writer)
  * is printed beside it for a like-for-like reading; the target line stays the conv=fsync ratio.
+ * The load average at the start and end is printed too (`BENCH store.loadavg_*`): ratios taken under load swing.
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -56,13 +58,17 @@ function ddMBps(dir: string, mode: 'conv_fsync' | 'dsync_8M' = 'conv_fsync'): nu
   return (mib * 1024 * 1024) / 1e6 / secs;
 }
 
-async function sequential(dir: string, writers: number): Promise<{ mbps: number; keys: ShardKey[] }> {
+async function sequential(
+  dir: string,
+  writers: number,
+): Promise<{ mbps: number; cpuMsPerPut: number; keys: ShardKey[] }> {
   const store = await ShardStore.open({ path: dir });
   const data = randomBytes(SHARD);
   const segments = segmentsOf(data);
   const total = Math.max(writers, Math.floor((seqMiB * 1024 * 1024) / SHARD));
   const keys: ShardKey[] = [];
   let next = 0;
+  const cpuBefore = process.cpuUsage();
   const start = process.hrtime.bigint();
   await Promise.all(
     Array.from({ length: writers }, async () => {
@@ -74,8 +80,9 @@ async function sequential(dir: string, writers: number): Promise<{ mbps: number;
     }),
   );
   const secs = Number(process.hrtime.bigint() - start) / 1e9;
+  const cpu = process.cpuUsage(cpuBefore);
   await store.close();
-  return { mbps: (total * SHARD) / 1e6 / secs, keys };
+  return { mbps: (total * SHARD) / 1e6 / secs, cpuMsPerPut: (cpu.user + cpu.system) / 1000 / total, keys };
 }
 
 async function smallShards(dir: string, concurrency: number, count: number): Promise<number> {
@@ -128,11 +135,21 @@ async function randomReads(
   };
 }
 
+/** 1-minute load average (Linux), -1 where /proc/loadavg does not exist. */
+function loadAverage(): number {
+  try {
+    return Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
+  } catch {
+    return -1;
+  }
+}
+
 const root = await mkdtemp(join(baseDir, 'predastore-bench-'));
+const loadAtStart = loadAverage();
 try {
   // The disk is shared with other work: dd runs right before and after each store run, and the store is
   // compared with the mean of the two.
-  let many: { mbps: number; keys: ShardKey[] } = { mbps: 0, keys: [] };
+  let many: { keys: ShardKey[] } = { keys: [] };
   for (const writers of [1, 16]) {
     const ddBefore = ddMBps(root);
     const dsyncBefore = ddMBps(root, 'dsync_8M');
@@ -146,6 +163,9 @@ try {
     bench(`store.put_8MiB_${writers}_writer`, run.mbps, 'MB/s');
     bench(`store.put_8MiB_${writers}_writer_vs_dd`, (100 * run.mbps) / dd, '%');
     bench(`store.put_8MiB_${writers}_writer_vs_dd_dsync`, (100 * run.mbps) / dsync, '%');
+    // CPU of this process (main thread, thread pool, kernel page-cache copies) per 8 MiB put: steadier than
+    // MB/s on a shared machine.
+    bench(`store.put_8MiB_${writers}_writer_cpu`, run.cpuMsPerPut, 'ms/put');
     if (writers === 16) many = run;
   }
   const small = await smallShards(join(root, 'small'), 64, Number(process.env.STORE_BENCH_SMALL ?? 10_000));
@@ -156,6 +176,8 @@ try {
     bench(`store.read_64KiB_random_c${c}_p50`, reads.p50, 'ms');
     bench(`store.read_64KiB_random_c${c}_p99`, reads.p99, 'ms');
   }
+  bench('store.loadavg_start', loadAtStart, '1-min');
+  bench('store.loadavg_end', loadAverage(), '1-min');
 } finally {
   await rm(root, { recursive: true, force: true });
 }
