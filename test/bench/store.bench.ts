@@ -2,7 +2,8 @@
  * Shard store benchmarks (npm run bench:store). Prints `BENCH <name> <value> <unit>` lines.
  * STORE_BENCH_DIR picks the disk (default: os.tmpdir()); STORE_BENCH_MB scales the sequential runs.
  * Puts use { copy: false } as the shard server does (its receive buffers stay untouched until put settles);
- * STORE_BENCH_COPY=1 measures the copying put instead.
+ * STORE_BENCH_COPY=1 measures the copying put instead. STORE_BENCH_PIECE sets the store's writeBackPieceBytes
+ * (default: the store's default, 1 MiB; 0 turns early write-back off) for A/B runs on the same machine.
  *
  * The target compares 8 MiB puts with `dd bs=1M conv=fsync`, which syncs ONCE after the whole run, while every
  * put (or group commit) is durable on its own. `dd bs=8M oflag=dsync` (one sync per 8 MiB, like one writer)
@@ -40,6 +41,10 @@ function segmentsOf(data: Buffer): Buffer[] {
 }
 
 const putOptions = { copy: process.env.STORE_BENCH_COPY === '1' };
+const storeOptions =
+  process.env.STORE_BENCH_PIECE === undefined
+    ? {}
+    : { writeBackPieceBytes: Number(process.env.STORE_BENCH_PIECE) };
 
 function ddMBps(dir: string, mode: 'conv_fsync' | 'dsync_8M' = 'conv_fsync'): number {
   const file = join(dir, 'dd.bin');
@@ -62,7 +67,7 @@ async function sequential(
   dir: string,
   writers: number,
 ): Promise<{ mbps: number; cpuMsPerPut: number; keys: ShardKey[] }> {
-  const store = await ShardStore.open({ path: dir });
+  const store = await ShardStore.open({ path: dir, ...storeOptions });
   const data = randomBytes(SHARD);
   const segments = segmentsOf(data);
   const total = Math.max(writers, Math.floor((seqMiB * 1024 * 1024) / SHARD));
@@ -86,7 +91,7 @@ async function sequential(
 }
 
 async function smallShards(dir: string, concurrency: number, count: number): Promise<number> {
-  const store = await ShardStore.open({ path: dir });
+  const store = await ShardStore.open({ path: dir, ...storeOptions });
   const data = randomBytes(4096);
   let next = 0;
   const start = process.hrtime.bigint();
@@ -109,7 +114,7 @@ async function randomReads(
   concurrency: number,
   count: number,
 ): Promise<{ mbps: number; p99: number; p50: number }> {
-  const store = await ShardStore.open({ path: dir });
+  const store = await ShardStore.open({ path: dir, ...storeOptions });
   const segments = SHARD / SEG;
   const latencies: number[] = [];
   let done = 0;
