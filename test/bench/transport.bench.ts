@@ -8,7 +8,9 @@
  *   TRANSPORT_BENCH_QUIC_MIB   data per run for QUIC (default 16: the library carries ~1 MB/s)
  *   TRANSPORT_BENCH_KINDS  comma list (default tls,quic)
  *   TRANSPORT_BENCH_OPS    comma list of put, fetch, fetch_into (default all three; fetch_into = fetchShard
- *                          into a reused 8 MiB buffer per stream); TRANSPORT_BENCH_STREAMS  (default 1,8)
+ *                          into a reused 8 MiB buffer per stream; fetch_fresh_into, not by default: into a
+ *                          freshly allocated buffer per request, as the gateway's GET does);
+ *                          TRANSPORT_BENCH_STREAMS  (default 1,8)
  *   TRANSPORT_BENCH_BASELINE=0  skip the bare TLS socket baseline
  *   TRANSPORT_BENCH_RAISE_UDP=0  do not raise net.core.rmem_max/wmem_max (done only when root)
  */
@@ -194,7 +196,7 @@ async function measure(kind: TransportKind, certDir: string, mib: number): Promi
     await client.fetchShard(peer, key(0), { segmentCount: 4 });
     const streamCounts = (process.env.TRANSPORT_BENCH_STREAMS ?? '1,8').split(',').map(Number);
     const ops = (process.env.TRANSPORT_BENCH_OPS ?? 'put,fetch,fetch_into').split(',') as Array<
-      'put' | 'fetch' | 'fetch_into'
+      'put' | 'fetch' | 'fetch_into' | 'fetch_fresh_into'
     >;
     // One receive buffer per concurrent fetch, reused: what a gateway pooling its memory would do.
     const intoBuffers = Array.from({ length: 8 }, () => Buffer.allocUnsafeSlow(SHARD));
@@ -206,6 +208,8 @@ async function measure(kind: TransportKind, certDir: string, mib: number): Promi
         await runPool(shards, concurrency, async (i, slot) => {
           if (op === 'put') await client.putShard(peer, key(i), { rsData: 2, rsParity: 1 }, payload);
           else if (op === 'fetch') await client.fetchShard(peer, key(i));
+          else if (op === 'fetch_fresh_into')
+            await client.fetchShard(peer, key(i), {}, { into: Buffer.allocUnsafe(SHARD) });
           else await client.fetchShard(peer, key(i), {}, { into: intoBuffers[slot]! });
         });
         const seconds = (performance.now() - started) / 1000;
