@@ -85,6 +85,12 @@ export interface ShardStoreOptions {
    * first one, so the disk works while the rest is copied (default 1 MiB; 0: one write, one sync at the end).
    */
   writeBackPieceBytes?: number;
+  /**
+   * Early write-back is used only by commits of at least this many bytes (default 16 MiB: group commits of
+   * several large shards). Smaller commits write in one go and sync once, which measured better for one
+   * writer of 8 MiB shards on a loaded machine (fewer thread-pool round trips and device flushes).
+   */
+  writeBackMinCommitBytes?: number;
 }
 
 export interface ShardMeta {
@@ -196,6 +202,7 @@ const DEFAULTS = {
   minFreeBytes: 0,
   maxCommitBytes: 64 * 1024 * 1024,
   writeBackPieceBytes: 1024 * 1024,
+  writeBackMinCommitBytes: 16 * 1024 * 1024,
 };
 
 const MAX_READ_ATTEMPTS = 4;
@@ -242,6 +249,7 @@ export class ShardStore {
       minFreeBytes: options.minFreeBytes ?? DEFAULTS.minFreeBytes,
       maxCommitBytes: options.maxCommitBytes ?? DEFAULTS.maxCommitBytes,
       writeBackPieceBytes: options.writeBackPieceBytes ?? DEFAULTS.writeBackPieceBytes,
+      writeBackMinCommitBytes: options.writeBackMinCommitBytes ?? DEFAULTS.writeBackMinCommitBytes,
     };
     const o = this.options;
     if (!Number.isSafeInteger(o.volumeSizeBytes) || o.volumeSizeBytes < 4096) {
@@ -261,6 +269,9 @@ export class ShardStore {
     }
     if (!Number.isSafeInteger(o.writeBackPieceBytes) || o.writeBackPieceBytes < 0) {
       throw new InvalidArgumentError('writeBackPieceBytes must be a non-negative integer');
+    }
+    if (!Number.isSafeInteger(o.writeBackMinCommitBytes) || o.writeBackMinCommitBytes < 0) {
+      throw new InvalidArgumentError('writeBackMinCommitBytes must be a non-negative integer');
     }
     this.db = createIndexDb(this.indexDir);
     this.readers = new VolumeReaders(this.volumesDir);
@@ -741,7 +752,8 @@ export class ShardStore {
         const crcs = new DeferredCrcs(pendingHeads.flatMap((h) => h.job.segments));
         for (const write of writes.values()) {
           const appended = await appendWithEarlyWriteBack(write.fh, write.buffers, write.start, write.bytes, {
-            pieceBytes: this.options.writeBackPieceBytes,
+            pieceBytes:
+              totalBytes >= this.options.writeBackMinCommitBytes ? this.options.writeBackPieceBytes : 0,
             // CRCs run one piece ahead of the writes, so the record heads are ready when the last piece is in.
             whileWriting:
               pendingHeads.length > 0 ? (bytes, next) => crcs.computeThrough(bytes, next) : undefined,

@@ -3,7 +3,8 @@
  * STORE_BENCH_DIR picks the disk (default: os.tmpdir()); STORE_BENCH_MB scales the sequential runs.
  * Puts use { copy: false } as the shard server does (its receive buffers stay untouched until put settles);
  * STORE_BENCH_COPY=1 measures the copying put instead. STORE_BENCH_PIECE sets the store's writeBackPieceBytes
- * (default: the store's default, 1 MiB; 0 turns early write-back off) for A/B runs on the same machine.
+ * (default: the store's default, 1 MiB; 0 turns early write-back off) and STORE_BENCH_WRITEBACK_MIN its
+ * writeBackMinCommitBytes (default 16 MiB: 1 writer of 8 MiB shards does not use it) for A/B runs.
  *
  * The target compares 8 MiB puts with `dd bs=1M conv=fsync`, which syncs ONCE after the whole run, while every
  * put (or group commit) is durable on its own. `dd bs=8M oflag=dsync` (one sync per 8 MiB, like one writer)
@@ -41,10 +42,14 @@ function segmentsOf(data: Buffer): Buffer[] {
 }
 
 const putOptions = { copy: process.env.STORE_BENCH_COPY === '1' };
-const storeOptions =
-  process.env.STORE_BENCH_PIECE === undefined
+const storeOptions = {
+  ...(process.env.STORE_BENCH_PIECE === undefined
     ? {}
-    : { writeBackPieceBytes: Number(process.env.STORE_BENCH_PIECE) };
+    : { writeBackPieceBytes: Number(process.env.STORE_BENCH_PIECE) }),
+  ...(process.env.STORE_BENCH_WRITEBACK_MIN === undefined
+    ? {}
+    : { writeBackMinCommitBytes: Number(process.env.STORE_BENCH_WRITEBACK_MIN) }),
+};
 
 function ddMBps(dir: string, mode: 'conv_fsync' | 'dsync_8M' = 'conv_fsync'): number {
   const file = join(dir, 'dd.bin');

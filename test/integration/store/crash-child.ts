@@ -27,7 +27,13 @@ function id(key: ShardKey): string {
 const large = mode === 'large';
 const store = await ShardStore.open(
   large
-    ? { path, volumeSizeBytes: 8 * 1024 * 1024, compression: 'none', writeBackPieceBytes: 64 * 1024 }
+    ? {
+        path,
+        volumeSizeBytes: 8 * 1024 * 1024,
+        compression: 'none',
+        writeBackPieceBytes: 64 * 1024,
+        writeBackMinCommitBytes: 0,
+      }
     : { path, volumeSizeBytes: 256 * 1024, compression: 'lz4', compactionGarbageRatio: 0.25 },
 );
 process.stdout.write('READY\n');

@@ -32,7 +32,12 @@ for (const shardBytes of [100_000, 600_000]) {
     }
     try {
       const path = join(dir, 'store');
-      const options = { path, volumeSizeBytes: 1024 * 1024, writeBackPieceBytes: 64 * 1024 };
+      const options = {
+        path,
+        volumeSizeBytes: 1024 * 1024,
+        writeBackPieceBytes: 64 * 1024,
+        writeBackMinCommitBytes: 0,
+      };
       let store = await ShardStore.open(options);
       const stored: Array<{ key: ShardKey; data: Buffer }> = [];
       let full: unknown = null;

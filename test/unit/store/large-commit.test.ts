@@ -17,7 +17,12 @@ const meta = { rsData: 3, rsParity: 2 };
 test('large uncompressed shards (CRCs during the writes, early write-back) survive reopen, rebuild and scrub', async () => {
   const dir = await tempDir();
   try {
-    const options = { path: dir.path, volumeSizeBytes: 3 * 1024 * 1024, writeBackPieceBytes: 96 * 1024 };
+    const options = {
+      path: dir.path,
+      volumeSizeBytes: 3 * 1024 * 1024,
+      writeBackPieceBytes: 96 * 1024,
+      writeBackMinCommitBytes: 0,
+    };
     let store = await ShardStore.open(options);
     const sizes = [512 * 1024, 512 * 1024 + 1, 1_300_000, 2 * 1024 * 1024, 4096, 700_001];
     const shards: Array<{ key: ShardKey; data: Buffer }> = sizes.map((size, i) => ({
