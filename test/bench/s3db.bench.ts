@@ -4,9 +4,12 @@
 // BENCH_ETCD=1 (default when etcd is installed or installable with apt) the same load runs against a 3-node
 // etcd 3.4 cluster (v3 JSON gateway over plain HTTP; gets: linearizable and serializable ranges) side by side.
 // Run: npm run bench:s3db   (BENCH_SECONDS=N per level, default 5; BENCH_LEVELS, BENCH_READ_LEVELS;
-// BENCH_ONLY=s3db|etcd)
+// BENCH_ONLY=s3db|etcd). Each level also prints the CPU per operation of the three server processes together
+// (`server_cpu`, from /proc) and of the load generator (`client_cpu`): unlike ops/s, these hardly depend on what
+// else runs on the machine.
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -30,6 +33,21 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
+/** CPU time (user + system, ms) of a process so far, from /proc (0 when it is gone). */
+function processCpuMs(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // clock ticks of 10 ms
+  } catch {
+    return 0;
+  }
+}
+
+/** Server processes of the system under test, for CPU per operation (machine-load-independent figures). */
+let serverPids: () => (number | undefined)[] = () => [];
+
 async function runLoad(
   label: string,
   concurrency: number,
@@ -45,6 +63,9 @@ async function runLoad(
       Array.from({ length: concurrency }, (_, w) => put(`warm-${concurrency}-${round}-${w}`).catch(() => {})),
     );
   }
+  const pids = serverPids();
+  const serverBefore = pids.map(processCpuMs);
+  const clientBefore = process.cpuUsage();
   const end = performance.now() + SECONDS * 1000;
   const start = performance.now();
   await Promise.all(
@@ -62,10 +83,21 @@ async function runLoad(
     }),
   );
   const elapsed = (performance.now() - start) / 1000;
+  const serverMs = pids.reduce((sum: number, pid, i) => sum + processCpuMs(pid) - serverBefore[i]!, 0);
+  const client = process.cpuUsage(clientBefore);
   latencies.sort((a, b) => a - b);
   bench(`${label}.${op}.c${concurrency}.ops`, (n / elapsed).toFixed(0), 'ops/s');
   bench(`${label}.${op}.c${concurrency}.p50`, percentile(latencies, 50).toFixed(2), 'ms');
   bench(`${label}.${op}.c${concurrency}.p99`, percentile(latencies, 99).toFixed(2), 'ms');
+  if (n > 0) {
+    // CPU per operation of the three server processes together and of this (client) process.
+    bench(`${label}.${op}.c${concurrency}.server_cpu`, (serverMs / n).toFixed(3), 'ms/op');
+    bench(
+      `${label}.${op}.c${concurrency}.client_cpu`,
+      ((client.user + client.system) / 1000 / n).toFixed(3),
+      'ms/op',
+    );
+  }
   if (errors > 0) bench(`${label}.${op}.c${concurrency}.errors`, errors, 'count');
 }
 
@@ -75,6 +107,7 @@ async function benchS3db(): Promise<void> {
     await Promise.all([1, 2, 3].map((id) => cluster.start(id)));
     await cluster.leaderId();
     const client = cluster.client([1, 2, 3], { maxSockets: 512 });
+    serverPids = () => [1, 2, 3].map((id) => cluster.procs.get(id)?.pid);
     for (const c of LEVELS) {
       await runLoad('s3db', c, async (key) => {
         await client.put('bench', key, VALUE);
@@ -169,6 +202,7 @@ async function benchEtcd(): Promise<void> {
       { stdio: 'ignore' },
     ),
   );
+  serverPids = () => procs.map((p) => p.pid);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 512 });
   const post = (i: number, path: string, body: unknown, check?: (json: string) => boolean): Promise<number> =>
     new Promise((resolve, reject) => {
