@@ -761,7 +761,8 @@ export class ShardStore {
           earlySyncs.push(appended.earlySyncs);
         }
         crcs.compute(Infinity);
-        await Promise.all(
+        // allSettled: no head write may still be running when a failure path cuts the volume back.
+        const heads = await Promise.allSettled(
           pendingHeads.map(async (head) => {
             const [header, table] = encodeShardRecordHead(head.job, head.seq, head.key);
             const want = header.byteLength + table.byteLength;
@@ -773,6 +774,8 @@ export class ShardStore {
               head.liveOp.op.value = encodeLiveEntry(head.liveOp.entry);
           }),
         );
+        const headFailure = heads.find((r) => r.status === 'rejected');
+        if (headFailure !== undefined) throw headFailure.reason;
       }
       for (const id of this.dirtyVolumes) if (!infos.has(id)) infos.set(id, cloneInfo(this.volumes.get(id)!));
       for (const v of infos.values())
