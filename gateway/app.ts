@@ -406,6 +406,7 @@ async function dispatch(
         reply.code(206).header('content-range', contentRangeHeader(result.range, info.size));
       }
       if (!('body' in result)) return reply.send();
+      if ('bytes' in result && result.bytes !== undefined) return reply.send(result.bytes);
       return reply.send(Readable.from(result.body as AsyncIterable<Buffer>, { objectMode: false }));
     }
     case 'DeleteObject':

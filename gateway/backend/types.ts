@@ -111,6 +111,8 @@ export interface GetObjectResult {
   /** The range actually served, absent for the whole object. */
   range?: ByteRange;
   body: AsyncIterable<Buffer>;
+  /** The same content when the backend holds it in memory (inline objects): sent without a stream. */
+  bytes?: Buffer;
 }
 
 export interface ListObjectsInput {

@@ -55,7 +55,7 @@ import { DistributedMultipart } from './multipart.ts';
 import { readObject } from './object-reader.ts';
 import type { ReadIssue } from './object-reader.ts';
 import { EMPTY_MD5, writeObject } from './object-writer.ts';
-import { DEFAULT_INLINE_MAX_BYTES } from './inline.ts';
+import { DEFAULT_INLINE_MAX_BYTES, inlineBytes, readInline } from './inline.ts';
 import { BucketCache, DEFAULT_BUCKET_CACHE_MS, sameIncarnation } from './bucket-cache.ts';
 import type { CachedBucket } from './bucket-cache.ts';
 import { bucketIsEmpty, finishDeletion, inspectMark, markDeleting } from './bucket-deletion.ts';
@@ -636,6 +636,14 @@ class DistributedBackendImpl implements DistributedBackend {
     const info = toInfo(key, record);
     options.check?.(info);
     const range = options.range?.(info);
+    const inline = inlineBytes(record);
+    if (inline !== undefined) {
+      // In memory already: handed to the response as one buffer (no stream), see GetObjectResult.bytes.
+      const bytes = range === undefined ? inline : inline.subarray(range.start, range.end + 1);
+      const result: GetObjectResult = { info, body: readInline(inline, range).body, bytes };
+      if (range !== undefined) result.range = range;
+      return result;
+    }
     const reading = readObject(this.ctx, record, {
       ...(range === undefined ? {} : { range }),
       onIssue: (issue) => this.queueReadRepair(bucket, key, record.versionId, issue),
