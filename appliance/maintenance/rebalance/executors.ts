@@ -32,6 +32,9 @@ import { decodeObjectRecord } from '../../../shared/metadata/records.ts';
 /** Intents older than this (ms) are taken to be left by a crashed mover. */
 const STALE_INTENT_MS = 30 * 60_000;
 
+/** Old shards stay this long after a switch (then the garbage worker deletes them). */
+export const DEFAULT_READ_GRACE_MS = 60_000;
+
 export class JobParamError extends Error {
   constructor(message: string) {
     super(message);
@@ -69,6 +72,11 @@ function passOptions(
     pageSize: numberParam(p, 'pageSize', 200, 1),
     preparePass,
   };
+}
+
+/** Job param `readGraceMs`: how long old shards outlive a switch (GETs in flight), default 60 s. */
+function readGraceMs(ctx: RebalanceJobContext): number {
+  return numberParam(ctx.job.params, 'readGraceMs', DEFAULT_READ_GRACE_MS);
 }
 
 function shardIo(ctx: RebalanceJobContext): ShardIo {
@@ -115,6 +123,10 @@ async function moveObject(
 
 function movePasses(ctx: RebalanceJobContext, io: ShardIo): Promise<PassPlan> {
   return (async () => {
+    // Between passes none of this job's moves runs, so its intents still present were left by a move
+    // whose clean-up failed (e.g. the copy's appliance timed out): clean them now, or their chunks
+    // would stay 'busy' for the rest of the job.
+    await cleanStaleIntents(ctx.db, io, ctx.job.id, STALE_INTENT_MS);
     const { record } = await ensureRing(ctx.db, ctx.config);
     const ring = placementRing(record);
     const garbage = new GarbageBatch(ctx.db);
@@ -124,6 +136,7 @@ function movePasses(ctx: RebalanceJobContext, io: ShardIo): Promise<PassPlan> {
       jobId: ctx.job.id,
       epoch: ring.epoch,
       garbageDone: (key) => garbage.add(key),
+      readGraceMs: readGraceMs(ctx),
     };
     return {
       changedAt: record.updated,
@@ -273,7 +286,7 @@ export async function migrateRsExecutor(ctx: RebalanceJobContext): Promise<Execu
     passOptions(ctx, 'objects', async () => {
       const { record } = await ensureRing(ctx.db, ctx.config);
       const placement = placementRing(record);
-      const env = { db: ctx.db, io, ring: placement, scheme, maxChunkSize };
+      const env = { db: ctx.db, io, ring: placement, scheme, maxChunkSize, readGraceMs: readGraceMs(ctx) };
       const wants = (obj: StoredObject): boolean =>
         inScope(obj.bucket, obj.key, scope) &&
         obj.record.chunks.length > 0 &&

@@ -31,6 +31,11 @@ export interface MigrateEnv {
   maxChunkSize: number;
   /** How long the pre-written garbage record of the new shards waits before it is due. Default 1 h. */
   pendingMs?: number;
+  /**
+   * Old shards are left to the garbage worker, due this long after the switch, instead of deleted at
+   * once: a GET that read the record just before the switch still finds them. 0: deleted at once.
+   */
+  readGraceMs?: number;
 }
 
 export type MigrateOutcome =
@@ -219,7 +224,7 @@ export async function migrateObject(env: MigrateEnv, obj: StoredObject): Promise
     versionId: record.versionId,
     reason: 'rebalance',
     created: Date.now(),
-    notBefore: 0,
+    notBefore: (env.readGraceMs ?? 0) > 0 ? Date.now() + (env.readGraceMs ?? 0) : 0,
     attempts: 0,
     shards: oldShards,
   };
@@ -240,6 +245,8 @@ export async function migrateObject(env: MigrateEnv, obj: StoredObject): Promise
     await dropNew();
     return { kind: 'changed' };
   }
+  if ((env.readGraceMs ?? 0) > 0)
+    return { kind: 'migrated', bytes, chunks: chunks.length, oldLeft: oldShards.length };
   let oldLeft = 0;
   for (const ref of oldShards) {
     const id = Buffer.from(ref.versionId ?? record.versionId, 'hex');

@@ -26,6 +26,8 @@ export interface MoveEnv {
   epoch: number;
   /** Takes the garbage record of a finished move for a batched delete (default: deleted at once). */
   garbageDone?: (key: Buffer) => void;
+  /** Old shards are left to the garbage worker, due this long after the switch (0: deleted at once). */
+  readGraceMs?: number;
 }
 
 export interface StoredObject {
@@ -116,7 +118,8 @@ export async function moveChunk(env: MoveEnv, obj: StoredObject, plan: ChunkMove
     versionId: location.versionId,
     reason: 'rebalance',
     created: Date.now(),
-    notBefore: 0,
+    // A GET that read the record just before the switch still finds the old shards during the grace.
+    notBefore: (env.readGraceMs ?? 0) > 0 ? Date.now() + (env.readGraceMs ?? 0) : 0,
     attempts: 0,
     shards: plan.moves.map((mv) => ({
       chunkIndex: location.chunkIndex,
@@ -150,6 +153,7 @@ export async function moveChunk(env: MoveEnv, obj: StoredObject, plan: ChunkMove
       ],
     );
     if (r.ok) {
+      if ((env.readGraceMs ?? 0) > 0) return { kind: 'moved', bytes, rebuilt, oldLeft: plan.moves.length };
       let oldLeft = 0;
       for (const mv of plan.moves)
         if (!(await dropShard(io, mv.from, { ...stored, shardIndex: mv.shardIndex }))) oldLeft++;

@@ -1,10 +1,13 @@
 // A small real cluster for the rebalance tests: one s3db node and six appliances, each an `s3d`
-// child process (started on demand, so an appliance can join later), RS(2,1). Ports 32000–32999.
+// child process (started on demand, so an appliance can join later), RS(2,1) unless told. Ports
+// 32000–32999.
 import type { ClusterConfig } from '../../../shared/config/index.ts';
+import { TABLES } from '../../../shared/metadata/keys.ts';
 import { S3dbClient } from '../../../shared/s3db-client/index.ts';
 import { ShardClient } from '../../../shared/shard-client/index.ts';
 import { loadTlsIdentity } from '../../../shared/tls/index.ts';
 import { createTransport } from '../../../shared/transport/index.ts';
+import type { DistributedBackend } from '../../../gateway/backend/distributed/index.ts';
 import { Member, prepareCluster, startMembers } from '../../support/s3d-cluster.ts';
 
 export { Member };
@@ -21,16 +24,26 @@ export interface RebalanceCluster {
   stop(): Promise<void>;
 }
 
-export async function startRebalanceCluster(nodes: number, startNow: number): Promise<RebalanceCluster> {
+export async function startRebalanceCluster(
+  nodes: number,
+  startNow: number,
+  rs: { data: number; parity: number } = { data: 2, parity: 1 },
+): Promise<RebalanceCluster> {
   const cluster = await prepareCluster({
     prefix: 'pd-rebalance-',
     portsFrom: 32000,
     dbs: 1,
     nodes,
-    rs: { data: 2, parity: 1 },
+    rs,
     dbKey: DB_KEY,
     // The appliances' job runners poll often, so a job created in pd.jobs starts at once.
-    sections: ['[store]', 'volume_size_mb = 16', '[maintenance]', 'job_poll_seconds = 0.5'],
+    sections: [
+      '[store]',
+      'volume_size_mb = 16',
+      '[maintenance]',
+      'job_poll_seconds = 0.5',
+      'gc_poll_seconds = 0.5',
+    ],
     auth: [],
   });
   const { config } = cluster;
@@ -56,5 +69,44 @@ export async function startRebalanceCluster(nodes: number, startNow: number): Pr
   } catch (error) {
     await stop();
     throw error;
+  }
+}
+
+/**
+ * PUT through the distributed backend, retried (3 attempts) when it answers a retryable error, as S3
+ * clients do: on a machine under heavy load a shard connection can miss its deadline.
+ */
+export async function putRetrying(
+  backend: DistributedBackend,
+  bucket: string,
+  key: string,
+  data: Buffer,
+): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await backend.putObject({
+        bucket,
+        key,
+        body: (async function* () {
+          yield data;
+        })(),
+        expectedSize: data.length,
+        metadata: { contentType: 'application/octet-stream', userMetadata: {} },
+      } as Parameters<DistributedBackend['putObject']>[0]);
+      return;
+    } catch (error) {
+      if (attempt >= 3 || !/retry/i.test((error as Error).message)) throw error;
+    }
+  }
+}
+
+/** Waits until pd.garbage is empty (the appliances' garbage workers deleted the old shards). */
+export async function garbageDrained(db: S3dbClient, timeoutMs = 120_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (let i = 0; i < 100_000; i++) {
+    const left = (await db.scan(TABLES.garbage, { limit: 10 })).items.length;
+    if (left === 0) return;
+    if (Date.now() > until) throw new Error(`garbage records still pending after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 250));
   }
 }

@@ -1,6 +1,7 @@
-// Cluster evolution on real processes (1 s3db + 6 appliances, RS(2,1), 4 KiB segments, 32 KiB
-// chunks): objects written on 4 appliances; appliances 5 and 6 join and the rebalance job moves
-// chunks onto them; migrate-rs re-encodes everything to RS(3,2); node 2 is drained and removed.
+// Cluster evolution on real processes (1 s3db + 7 appliances, RS(3,2), 4 KiB segments, 32 KiB
+// chunks) — issue #9's scenario at small scale (the 5 000-object run is `npm run test:scale`):
+// objects written on 5 appliances; appliances 6 and 7 join and the rebalance job moves chunks onto
+// them; migrate-rs re-encodes everything to RS(4,2); node 2 is drained and removed.
 // A reader loop checks every object bit-exact throughout; afterwards no appliance holds a shard that
 // no record names.
 import { after, before, describe, it } from 'node:test';
@@ -18,10 +19,11 @@ import type { ProgressPatch, RebalanceJobContext } from '../../../appliance/main
 import { peersFromConfig } from '../../../appliance/maintenance/rebalance/context.ts';
 import { MOVES_TABLE } from '../../../appliance/maintenance/rebalance/intents.ts';
 import { planObjectMoves, splitObjectKey } from '../../../appliance/maintenance/rebalance/plan.ts';
-import { startRebalanceCluster } from './cluster.ts';
+import { garbageDrained, putRetrying, startRebalanceCluster } from './cluster.ts';
 import type { RebalanceCluster } from './cluster.ts';
 
 const BUCKET = 'rebal';
+const ALL = ['1', '2', '3', '4', '5', '6', '7'];
 const md5 = (b: Buffer): string => createHash('md5').update(b).digest('hex');
 
 describe('rebalance, migrate-rs and drain on a real cluster', { timeout: 300_000 }, () => {
@@ -33,15 +35,7 @@ describe('rebalance, migrate-rs and drain on a real cluster', { timeout: 300_000
   let readerLoop: Promise<void> | undefined;
 
   async function put(key: string, data: Buffer): Promise<void> {
-    await backend.putObject({
-      bucket: BUCKET,
-      key,
-      body: (async function* () {
-        yield data;
-      })(),
-      expectedSize: data.length,
-      metadata: { contentType: 'application/octet-stream', userMetadata: {} },
-    } as Parameters<DistributedBackend['putObject']>[0]);
+    await putRetrying(backend, BUCKET, key, data);
     objects.set(key, md5(data));
   }
 
@@ -98,7 +92,11 @@ describe('rebalance, migrate-rs and drain on a real cluster', { timeout: 300_000
     return {
       progress,
       ctx: {
-        job: { id: randomBytes(16).toString('hex'), params: { settleMs: 400, concurrency: 2, ...params } },
+        job: {
+          id: randomBytes(16).toString('hex'),
+          // Old shards outlive each switch by 1.5 s (GETs in flight), then the garbage workers delete them.
+          params: { settleMs: 400, concurrency: 2, readGraceMs: 1500, ...params },
+        },
         signal: new AbortController().signal,
         progress: (p) => void progress.push(p),
         db: cluster.db,
@@ -114,10 +112,10 @@ describe('rebalance, migrate-rs and drain on a real cluster', { timeout: 300_000
   }
 
   before(async () => {
-    cluster = await startRebalanceCluster(6, 6);
-    // The ring starts with appliances 1-4; 5 and 6 are configured and running (started up front to keep
+    cluster = await startRebalanceCluster(7, 7, { data: 3, parity: 2 });
+    // The ring starts with appliances 1-5; 6 and 7 are configured and running (started up front to keep
     // the test short) but not in the ring until the rebalance job adds them.
-    await ensureRing(cluster.db, { ...cluster.config, nodes: cluster.config.nodes.slice(0, 4) });
+    await ensureRing(cluster.db, { ...cluster.config, nodes: cluster.config.nodes.slice(0, 5) });
     backend = await createDistributedBackend(cluster.config, {
       segmentSize: 4096,
       maxChunkSize: 32 * 1024,
@@ -154,24 +152,24 @@ describe('rebalance, migrate-rs and drain on a real cluster', { timeout: 300_000
     await cluster?.stop();
   });
 
-  it('objects written before the change sit on appliances 1-4 with RS(2,1)', async () => {
+  it('objects written before the change sit on appliances 1-5 with RS(3,2)', async () => {
     const all = await records();
     assert.equal(all.length, 10);
     for (const { record } of all)
       for (const chunk of record.chunks) {
-        assert.deepEqual([chunk.k, chunk.m, chunk.epoch], [2, 1, 0]);
-        assert.ok(chunk.nodes.every((n) => ['1', '2', '3', '4'].includes(n)));
+        assert.deepEqual([chunk.k, chunk.m, chunk.epoch], [3, 2, 0]);
+        assert.ok(chunk.nodes.every((n) => ['1', '2', '3', '4', '5'].includes(n)));
       }
   });
 
-  it('rebalance adds appliances 5 and 6 (epoch 1) and moves chunks onto them; reads never fail', async () => {
+  it('rebalance adds appliances 6 and 7 (epoch 1) and moves chunks onto them; reads never fail', async () => {
     const { ctx, progress } = jobContext({});
     const job = rebalanceExecutor(ctx);
     // Writes during the job: some still use the old ring (gateways refresh every 200 ms).
     for (let i = 0; i < 2; i++) await put(`during-${i}`, randomBytes(40_000 + i * 9000));
     const result = await job;
     assert.equal(result['epoch'], 1);
-    assert.equal(result['active'], '1,2,3,4,5,6');
+    assert.equal(result['active'], '1,2,3,4,5,6,7');
     assert.ok(Number(result['chunks']) > 0, 'chunks moved');
     const last = progress[progress.length - 1]!;
     assert.equal(last.done, last.total);
@@ -183,37 +181,43 @@ describe('rebalance, migrate-rs and drain on a real cluster', { timeout: 300_000
         [],
         `${key} is placed as epoch 1 says`,
       );
-    const { held, stray } = await unreferencedShards(['1', '2', '3', '4', '5', '6']);
+    await garbageDrained(cluster.db);
+    const { held, stray } = await unreferencedShards(ALL);
     assert.deepEqual(stray, [], 'every old shard was deleted');
     assert.ok(
-      (held.get('5') ?? 0) > 0 && (held.get('6') ?? 0) > 0,
+      (held.get('6') ?? 0) > 0 && (held.get('7') ?? 0) > 0,
       `new appliances hold shards: ${[...held]}`,
     );
     assert.equal((await cluster.db.scan(MOVES_TABLE)).items.length, 0);
-    assert.equal((await cluster.db.scan(TABLES.garbage)).items.length, 0);
   });
 
-  it('migrate-rs re-encodes every object to RS(3,2); new objects get RS(3,2) too', async () => {
-    const { ctx } = jobContext({ k: 3, m: 2, maxChunkSize: 32 * 1024 });
+  it('migrate-rs re-encodes every object RS(3,2) → RS(4,2); both read throughout; new objects get RS(4,2)', async () => {
+    const { ctx } = jobContext({ k: 4, m: 2, maxChunkSize: 32 * 1024 });
     // Every object with chunks (an empty or inline-stored one has none).
     const withChunks = (await records()).filter((r) => r.record.chunks.length > 0).length;
     const result = await migrateRsExecutor(ctx);
     assert.equal(result['objects'], withChunks, JSON.stringify(result));
     for (const { key, record } of await records())
-      for (const chunk of record.chunks) assert.deepEqual([chunk.k, chunk.m], [3, 2], `${key} is RS(3,2)`);
+      for (const chunk of record.chunks) assert.deepEqual([chunk.k, chunk.m], [4, 2], `${key} is RS(4,2)`);
     await new Promise((r) => setTimeout(r, 300)); // the gateway's ring refresh
     await put('after-migration', randomBytes(70_000));
     const fresh = decodeObjectRecord(
       (await cluster.db.get(TABLES.objects, objectKey(BUCKET, 'after-migration')))!.value,
     );
-    assert.ok(fresh.chunks.every((c) => c.k === 3 && c.m === 2 && c.data === undefined));
-    const { stray } = await unreferencedShards(['1', '2', '3', '4', '5', '6']);
-    assert.deepEqual(stray, [], 'the RS(2,1) shards were deleted');
+    assert.ok(fresh.chunks.every((c) => c.k === 4 && c.m === 2 && c.data === undefined));
+    await garbageDrained(cluster.db);
+    const { stray } = await unreferencedShards(ALL);
+    assert.deepEqual(stray, [], 'the RS(3,2) shards were deleted');
   });
 
   it('a drain job of appliance 2 (run by an appliance job runner) empties it and removes it from the ring; stopping it then loses nothing', async () => {
     // Through pd.jobs: an appliance's runner claims the job and runs the registered drain executor.
-    const created = await createJob(cluster.db, 'drain', { node: '2', settleMs: 400, concurrency: 2 });
+    const created = await createJob(cluster.db, 'drain', {
+      node: '2',
+      settleMs: 400,
+      concurrency: 2,
+      readGraceMs: 1500,
+    });
     let job = created;
     for (let i = 0; i < 2000 && !['done', 'failed', 'stopped'].includes(job.state); i++) {
       await new Promise((r) => setTimeout(r, 100));
@@ -228,7 +232,8 @@ describe('rebalance, migrate-rs and drain on a real cluster', { timeout: 300_000
     assert.equal(ring.epoch, 2);
     for (const { record } of await records())
       for (const chunk of record.chunks) assert.ok(!chunk.nodes.includes('2'));
-    const { held, stray } = await unreferencedShards(['1', '2', '3', '4', '5', '6']);
+    await garbageDrained(cluster.db);
+    const { held, stray } = await unreferencedShards(ALL);
     assert.equal(held.get('2'), 0, 'appliance 2 holds no shard');
     assert.deepEqual(stray, []);
     await put('after-drain', randomBytes(50_000));

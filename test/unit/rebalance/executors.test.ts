@@ -5,7 +5,7 @@ import { ensureRing, loadRing, placementRing } from '../../../shared/cluster/ind
 import type { ClusterConfig } from '../../../shared/config/index.ts';
 import type { S3dbClient } from '../../../shared/s3db-client/index.ts';
 import { TABLES } from '../../../shared/metadata/keys.ts';
-import { decodeObjectRecord } from '../../../shared/metadata/records.ts';
+import { decodeGarbageRecord, decodeObjectRecord } from '../../../shared/metadata/records.ts';
 import {
   drainExecutor,
   rebalanceExecutor,
@@ -60,7 +60,7 @@ function context(
     ctx: {
       job: {
         id: 'f'.repeat(32),
-        params: { settleMs: 0, concurrency: 1, ...params },
+        params: { settleMs: 0, concurrency: 1, readGraceMs: 0, ...params },
         ...(cursor ? { cursor } : {}),
       },
       signal: controller.signal,
@@ -104,6 +104,26 @@ describe('rebalance executors (in-memory cluster)', () => {
     assert.equal(result['chunks'], last.done);
     await placedAndIntact(db, shards, data);
     assert.equal(db.count(TABLES.garbage), 0);
+  });
+
+  it('with a read grace the old shards outlive the switch, listed as garbage due after the grace', async () => {
+    const { db, shards, data } = await cluster(4);
+    const before = Date.now();
+    const result = await rebalanceExecutor(context(db, shards, { readGraceMs: 60_000 }).ctx);
+    assert.ok(Number(result['chunks']) > 0);
+    await placedAndIntact(db, shards, data);
+    const garbage = [];
+    for await (const item of db.scanAll(TABLES.garbage)) garbage.push(decodeGarbageRecord(item.value));
+    assert.ok(garbage.length > 0, 'the old shards are garbage records');
+    for (const g of garbage) {
+      assert.ok(g.notBefore >= before + 60_000, 'due only after the grace');
+      // Each old shard is still stored on its old appliance (a GET holding the old record finds it).
+      for (const s of g.shards)
+        assert.ok(
+          shards.nodes.get(`node-${s.node}`)?.has(`${g.versionId}/${s.chunkIndex}/${s.shardIndex}`),
+          `old shard on ${s.node} kept`,
+        );
+    }
   });
 
   it('drain moves everything off a node (even when it is down) and removes it', async () => {
