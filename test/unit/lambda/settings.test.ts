@@ -46,4 +46,14 @@ describe('Lambda settings from the environment', () => {
       /PREDASTORE_SIGNED_HOST/,
     );
   });
+
+  it('EMF metrics are on unless PREDASTORE_METRICS=off; other values are refused', () => {
+    assert.equal(settingsFromEnv({ PREDASTORE_CONFIG: 'a' }).metrics, undefined);
+    assert.equal(settingsFromEnv({ PREDASTORE_CONFIG: 'a', PREDASTORE_METRICS: 'emf' }).metrics, undefined);
+    assert.equal(settingsFromEnv({ PREDASTORE_CONFIG: 'a', PREDASTORE_METRICS: 'off' }).metrics, 'off');
+    assert.throws(
+      () => settingsFromEnv({ PREDASTORE_CONFIG: 'a', PREDASTORE_METRICS: 'prometheus' }),
+      /PREDASTORE_METRICS/,
+    );
+  });
 });
