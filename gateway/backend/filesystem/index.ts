@@ -431,9 +431,13 @@ export class FilesystemBackend implements Backend {
       await unlink(dataTemp).catch(() => undefined);
       await unlink(metaTemp).catch(() => undefined);
       if (!committed) await unlink(paths.data(versionId)).catch(() => undefined);
-      // The bucket's directory went away under the PUT (DeleteBucket won the race).
-      if (isErrno(error, 'ENOENT') && (await this.loadBucket(bucket)) === undefined)
-        throw NoSuchBucket(bucket);
+      // The bucket's directory went away under the PUT (DeleteBucket won the race). Asked under the
+      // bucket lock: DeleteBucket forgets the bucket only after its directory is gone.
+      if (isErrno(error, 'ENOENT')) {
+        const now = await this.bucketLocks.run(bucket, () => this.loadBucket(bucket));
+        if (now === undefined || now.info.created.getTime() !== startedIn.info.created.getTime())
+          throw NoSuchBucket(bucket);
+      }
       throw error;
     }
   }
