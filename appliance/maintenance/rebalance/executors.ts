@@ -18,6 +18,7 @@ import type { RingRecord } from '../../../shared/cluster/index.ts';
 import { logLine, peersFromConfig } from './context.ts';
 import type { ExecutorResult, JobScalar, RebalanceJobContext } from './context.ts';
 import { GarbageBatch } from './garbage-batch.ts';
+import { awaitOldShardsDeleted } from './garbage-wait.ts';
 import { cleanStaleIntents } from './intents.ts';
 import { migrateObject } from './migrate-object.ts';
 import { moveChunk } from './move-chunk.ts';
@@ -212,6 +213,9 @@ function passResult(r: Awaited<ReturnType<typeof runPasses>>): ExecutorResult {
   };
 }
 
+/** How long a drain waits past the read grace for the garbage workers (they poll every few seconds). */
+const DRAIN_GARBAGE_WAIT_MS = 5 * 60_000;
+
 /** Job `drain` (param node): stop placing on the node, move all its shards off, mark it removed. */
 export async function drainExecutor(ctx: RebalanceJobContext): Promise<ExecutorResult> {
   const node = stringParam(ctx.job.params, 'node');
@@ -238,6 +242,8 @@ export async function drainExecutor(ctx: RebalanceJobContext): Promise<ExecutorR
         `node ${node} still holds shards of ${Buffer.from(item.key).toString('utf8').replace('\0', '/')}`,
       );
   }
+  logLine(ctx, `drain: waiting for the garbage workers to delete the old shards on node ${node}`);
+  const leftOnNode = await awaitOldShardsDeleted(ctx, io, node, readGraceMs(ctx) + DRAIN_GARBAGE_WAIT_MS);
   let final: RingRecord;
   try {
     final = (await applyRingChange(ctx.db, ctx.config, { kind: 'remove', node })).record;
@@ -252,6 +258,7 @@ export async function drainExecutor(ctx: RebalanceJobContext): Promise<ExecutorR
     state: 'removed',
     ...passResult(result),
     staleIntentsCleaned: cleaned.cleaned,
+    garbageLeftOnNode: leftOnNode,
   };
 }
 

@@ -147,6 +147,10 @@ export class FakeShards {
     return { segmentCount: got.segments.length, length: got.segments.reduce((n, s) => n + s.length, 0) };
   }
 
+  async stat(peer: ShardPeer): Promise<{ shards: number }> {
+    return { shards: this.node(peer).size };
+  }
+
   async deleteShard(peer: ShardPeer, key: WireShardKey): Promise<boolean> {
     return this.node(peer).delete(shardId(key));
   }
