@@ -31,6 +31,9 @@ async function reachable(io: ShardIo, node: string): Promise<boolean> {
   }
 }
 
+/** Failed probes in a row after which the node counts as down (one slow answer under load is not). */
+const DOWN_AFTER_PROBES = 3;
+
 /**
  * Polls until no garbage record names `node`, or the node is unreachable; throws when stopped or
  * after `timeoutMs`. Returns the records still naming the node (0 unless it was unreachable).
@@ -43,9 +46,12 @@ export async function awaitOldShardsDeleted(
   pollMs = 500,
 ): Promise<number> {
   const until = Date.now() + timeoutMs;
+  let failedProbes = 0;
   for (;;) {
     const pending = await garbageOnNode(ctx.db, node);
-    if (pending === 0 || !(await reachable(io, node))) return pending;
+    if (pending === 0) return 0;
+    failedProbes = (await reachable(io, node)) ? 0 : failedProbes + 1;
+    if (failedProbes >= DOWN_AFTER_PROBES) return pending;
     if (ctx.signal.aborted)
       throw new Error(`drain of node ${node} stopped while its old shards await deletion`);
     if (Date.now() > until)

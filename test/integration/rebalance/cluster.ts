@@ -24,6 +24,22 @@ export interface RebalanceCluster {
   stop(): Promise<void>;
 }
 
+/** An s3db client of the first `[[db]]` node and a shard client, both with appliance 1's identity. */
+export async function openClusterClients(
+  config: ClusterConfig,
+): Promise<{ db: S3dbClient; shards: ShardClient }> {
+  const identity = await loadTlsIdentity(config.tls.dir, 'node-1');
+  const first = config.db[0]!;
+  const db = new S3dbClient({
+    nodes: [`${first.advertiseHost}:${first.port}`],
+    credentials: { accessKeyId: first.accessKeyId, secretAccessKey: first.secretAccessKey },
+    region: config.region,
+    caPem: identity.caPem,
+  });
+  const shards = new ShardClient({ transport: await createTransport(config.transport.kind), tls: identity });
+  return { db, shards };
+}
+
 export async function startRebalanceCluster(
   nodes: number,
   startNow: number,
@@ -56,15 +72,7 @@ export async function startRebalanceCluster(
   };
   try {
     await startMembers(cluster, [...cluster.dbs, ...cluster.appliances.slice(0, startNow)]);
-    const identity = await loadTlsIdentity(config.tls.dir, 'node-1');
-    const first = config.db[0]!;
-    db = new S3dbClient({
-      nodes: [`${first.advertiseHost}:${first.port}`],
-      credentials: { accessKeyId: first.accessKeyId, secretAccessKey: first.secretAccessKey },
-      region: config.region,
-      caPem: identity.caPem,
-    });
-    shards = new ShardClient({ transport: await createTransport(config.transport.kind), tls: identity });
+    ({ db, shards } = await openClusterClients(config));
     return { dir: cluster.dir, config, db, shards, appliances: cluster.appliances, stop };
   } catch (error) {
     await stop();

@@ -18,15 +18,13 @@ import type { JobRecord } from '../../../shared/jobs/index.ts';
 import { TABLES } from '../../../shared/metadata/keys.ts';
 import { decodeObjectRecord, shardLocation } from '../../../shared/metadata/records.ts';
 import type { ObjectRecord } from '../../../shared/metadata/records.ts';
-import { S3dbClient } from '../../../shared/s3db-client/index.ts';
-import { ShardClient } from '../../../shared/shard-client/index.ts';
-import { loadTlsIdentity } from '../../../shared/tls/index.ts';
-import { createTransport } from '../../../shared/transport/index.ts';
+import type { S3dbClient } from '../../../shared/s3db-client/index.ts';
+import type { ShardClient } from '../../../shared/shard-client/index.ts';
 import { peersFromConfig } from '../../../appliance/maintenance/rebalance/context.ts';
 import { MOVES_TABLE } from '../../../appliance/maintenance/rebalance/intents.ts';
 import { planObjectMoves, splitObjectKey } from '../../../appliance/maintenance/rebalance/plan.ts';
 import { prepareCluster, startMembers } from '../../support/s3d-cluster.ts';
-import { garbageDrained, putRetrying } from './cluster.ts';
+import { garbageDrained, openClusterClients, putRetrying } from './cluster.ts';
 import type { PreparedCluster } from '../../support/s3d-cluster.ts';
 
 const BUCKET = 'scale';
@@ -155,15 +153,7 @@ export async function runScaleScenario(options: ScaleOptions): Promise<ScaleRepo
   let readers: Promise<void>[] = [];
   try {
     await startMembers(cluster, [...cluster.dbs, ...cluster.appliances.slice(0, 5)]);
-    const identity = await loadTlsIdentity(config.tls.dir, 'node-1');
-    const first = config.db[0]!;
-    db = new S3dbClient({
-      nodes: [`${first.advertiseHost}:${first.port}`],
-      credentials: { accessKeyId: first.accessKeyId, secretAccessKey: first.secretAccessKey },
-      region: config.region,
-      caPem: identity.caPem,
-    });
-    shards = new ShardClient({ transport: await createTransport(config.transport.kind), tls: identity });
+    ({ db, shards } = await openClusterClients(config));
     // The ring starts with appliances 1-5; 6 and 7 are configured but neither running nor placed.
     await ensureRing(db, { ...config, nodes: config.nodes.slice(0, 5) });
     backend = await createDistributedBackend(config, {

@@ -1,34 +1,22 @@
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { ensureClusterCertificates } from '../../../shared/tls/index.ts';
-import type { TlsIdentity } from '../../../shared/tls/cluster-certs.ts';
 import { TlsTransport } from '../../../shared/transport/tls-transport.ts';
 import type { DuplexStream } from '../../../shared/transport/types.ts';
+import { useTestIdentities } from './identities.ts';
 
-let dir: string;
-let node: TlsIdentity;
-let gateway: TlsIdentity;
-
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'predastore-flow-'));
-  const certs = await ensureClusterCertificates(dir, ['node-1', 'gateway']);
-  node = { caPem: certs.caPem, ...certs.nodes['node-1']! };
-  gateway = { caPem: certs.caPem, ...certs.nodes['gateway']! };
-});
-after(() => rm(dir, { recursive: true, force: true }));
+const ids = useTestIdentities('predastore-flow-');
 
 test('a stream whose reader stalls holds back only its own sender', async () => {
   const window = 512 * 1024;
   const transport = new TlsTransport({ streamWindow: window });
   const accepted: DuplexStream[] = [];
-  const listener = await transport.listen({ host: '127.0.0.1', port: 0, tls: node }, (s) => accepted.push(s));
+  const listener = await transport.listen({ host: '127.0.0.1', port: 0, tls: ids.node }, (s) =>
+    accepted.push(s),
+  );
   const conn = await transport.connect({
     host: '127.0.0.1',
     port: listener.port,
-    tls: gateway,
+    tls: ids.gateway,
     serverName: 'localhost',
   });
   try {
@@ -79,10 +67,10 @@ test('too many streams on one connection are refused, the rest go on', async () 
   const transport = new TlsTransport();
   const accepted: DuplexStream[] = [];
   const listener = await transport.listen(
-    { host: '127.0.0.1', port: 0, tls: node, maxStreamsPerConnection: 2 },
+    { host: '127.0.0.1', port: 0, tls: ids.node, maxStreamsPerConnection: 2 },
     (s) => accepted.push(s),
   );
-  const conn = await transport.connect({ host: '127.0.0.1', port: listener.port, tls: gateway });
+  const conn = await transport.connect({ host: '127.0.0.1', port: listener.port, tls: ids.gateway });
   try {
     const a = await conn.openStream();
     const b = await conn.openStream();

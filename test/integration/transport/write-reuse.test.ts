@@ -2,27 +2,13 @@
 // refers to the caller's bytes, so the caller may refill the same buffer (the gateway sends stripes
 // straight from its encoder's pooled buffers). Eight streams share one connection whose receiver starts
 // late, so writes queue behind a full socket; every byte must arrive as it was when it was written.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { ensureClusterCertificates } from '../../../shared/tls/index.ts';
-import type { TlsIdentity } from '../../../shared/tls/cluster-certs.ts';
 import { TlsTransport } from '../../../shared/transport/tls-transport.ts';
 import type { DuplexStream } from '../../../shared/transport/types.ts';
+import { useTestIdentities } from './identities.ts';
 
-let dir: string;
-let node: TlsIdentity;
-let gateway: TlsIdentity;
-
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'predastore-write-reuse-'));
-  const certs = await ensureClusterCertificates(dir, ['node-1', 'gateway']);
-  node = { caPem: certs.caPem, ...certs.nodes['node-1']! };
-  gateway = { caPem: certs.caPem, ...certs.nodes['gateway']! };
-});
-after(() => rm(dir, { recursive: true, force: true }));
+const ids = useTestIdentities('predastore-write-reuse-');
 
 const PIECE = 64 * 1024;
 const PIECES = 48;
@@ -35,14 +21,14 @@ test('a buffer refilled as soon as its write resolved still arrives with the byt
   const transport = new TlsTransport({ streamWindow: 16 << 20 });
   const accepted: DuplexStream[] = [];
   let wake: (() => void) | undefined;
-  const listener = await transport.listen({ host: '127.0.0.1', port: 0, tls: node }, (stream) => {
+  const listener = await transport.listen({ host: '127.0.0.1', port: 0, tls: ids.node }, (stream) => {
     accepted.push(stream);
     wake?.();
   });
   const conn = await transport.connect({
     host: '127.0.0.1',
     port: listener.port,
-    tls: gateway,
+    tls: ids.gateway,
     serverName: 'localhost',
   });
   try {
