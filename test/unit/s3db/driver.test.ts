@@ -182,10 +182,13 @@ test('a far-behind follower catches up from a snapshot sent in many chunks; a br
         ),
       );
     }
-    await leader.driver.snapshotNow();
-    for (let i = 0; i < 30; i++)
+    // Concurrent proposals share Raft entries (up to 50 commands each), so the 400 puts above are only a
+    // handful of entries: sequential puts add one entry each until a snapshot has been taken and
+    // `trailingLogs` entries follow it, which is when the log is compacted (bounded).
+    for (let i = 0; i < 30 || (leader.driver.status().firstIndex <= 1 && i < 120); i++) {
       await leader.driver.propose({ type: 'put', table: 'u', key: b(`x${i}`), value });
-    await leader.driver.snapshotNow();
+      await leader.driver.snapshotNow();
+    }
     assert.ok(leader.driver.status().firstIndex > 1, 'log compacted');
     // Lose one chunk in the middle of the first transfer: it stalls, fails, and the next offer resumes.
     let chunks = 0;
