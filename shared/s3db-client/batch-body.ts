@@ -6,6 +6,8 @@
 //   op:           u8 kind (1 put, 2 delete) | table | key | [value]
 //   table: u16 length + UTF-8; key, value: u32 length + bytes.
 
+import { ByteReader, ByteWriter } from '../bytes/index.ts';
+
 export const BATCH_CONTENT_TYPE = 'application/x-s3db-batch';
 
 export type BinaryPrecondition =
@@ -25,126 +27,76 @@ export interface BinaryBatch {
 /** A binary batch body that cannot be decoded (truncated, unknown kind, trailing bytes, too many entries). */
 export class BatchBodyError extends Error {}
 
-const MAGIC = [0x53, 0x33, 0x44, 0x42, 0x01];
+const MAGIC = Uint8Array.from([0x53, 0x33, 0x44, 0x42, 0x01]);
 const PRE_KINDS = ['absent', 'exists', 'valueEquals', 'versionEquals'] as const;
 const MAX_ENTRIES = 100_000;
 
-export function encodeBatchBody(batch: BinaryBatch): Buffer {
-  const tables = new Map<string, Buffer>();
-  const tableBytes = (t: string): Buffer => {
-    let b = tables.get(t);
-    if (!b) tables.set(t, (b = Buffer.from(t, 'utf8')));
-    return b;
-  };
+function writeTable(w: ByteWriter, table: string): void {
+  const b = Buffer.from(table, 'utf8');
+  if (b.length > 0xffff) throw new BatchBodyError(`table name too long: ${b.length} bytes`);
+  w.u16(b.length).raw(b);
+}
+
+export function encodeBatchBody(batch: BinaryBatch): Uint8Array {
   let size = MAGIC.length + 8;
+  for (const e of [...batch.preconditions, ...batch.ops])
+    size += 16 + e.table.length * 3 + e.key.length + ('value' in e ? e.value.length : 0);
+  const w = new ByteWriter(size).raw(MAGIC).u32(batch.preconditions.length);
   for (const p of batch.preconditions) {
-    size += 1 + 2 + tableBytes(p.table).length + 4 + p.key.length;
-    if (p.kind === 'valueEquals') size += 4 + p.value.length;
-    else if (p.kind === 'versionEquals') size += 8;
-  }
-  for (const o of batch.ops) {
-    size += 1 + 2 + tableBytes(o.table).length + 4 + o.key.length;
-    if (o.kind === 'put') size += 4 + o.value.length;
-  }
-  const out = Buffer.allocUnsafe(size);
-  let at = 0;
-  for (const m of MAGIC) out[at++] = m;
-  const table = (t: string): void => {
-    const b = tableBytes(t);
-    if (b.length > 0xffff) throw new BatchBodyError(`table name too long: ${b.length} bytes`);
-    at = out.writeUInt16BE(b.length, at);
-    at += b.copy(out, at);
-  };
-  const bytes = (b: Uint8Array): void => {
-    at = out.writeUInt32BE(b.length, at);
-    out.set(b, at);
-    at += b.length;
-  };
-  at = out.writeUInt32BE(batch.preconditions.length, at);
-  for (const p of batch.preconditions) {
-    out[at++] = PRE_KINDS.indexOf(p.kind) + 1;
-    table(p.table);
-    bytes(p.key);
-    if (p.kind === 'valueEquals') bytes(p.value);
+    w.u8(PRE_KINDS.indexOf(p.kind) + 1);
+    writeTable(w, p.table);
+    w.bytes(p.key);
+    if (p.kind === 'valueEquals') w.bytes(p.value);
     else if (p.kind === 'versionEquals') {
       if (!Number.isSafeInteger(p.version) || p.version < 0)
         throw new BatchBodyError(`bad version ${p.version}`);
-      at = out.writeBigUInt64BE(BigInt(p.version), at);
+      w.u64(p.version);
     }
   }
-  at = out.writeUInt32BE(batch.ops.length, at);
+  w.u32(batch.ops.length);
   for (const o of batch.ops) {
-    out[at++] = o.kind === 'put' ? 1 : 2;
-    table(o.table);
-    bytes(o.key);
-    if (o.kind === 'put') bytes(o.value);
+    w.u8(o.kind === 'put' ? 1 : 2);
+    writeTable(w, o.table);
+    w.bytes(o.key);
+    if (o.kind === 'put') w.bytes(o.value);
   }
-  return out;
+  return w.finish();
 }
 
 export function decodeBatchBody(body: Uint8Array): BinaryBatch {
-  const buf = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-  let at = 0;
-  const need = (n: number): void => {
-    if (at + n > buf.length) throw new BatchBodyError('binary batch body is truncated');
-  };
-  need(MAGIC.length);
-  for (const m of MAGIC) if (buf[at++] !== m) throw new BatchBodyError('not a binary batch body (bad magic)');
-  const u8 = (): number => {
-    need(1);
-    return buf[at++]!;
-  };
-  const u32 = (): number => {
-    need(4);
-    const v = buf.readUInt32BE(at);
-    at += 4;
-    return v;
-  };
-  const table = (): string => {
-    need(2);
-    const n = buf.readUInt16BE(at);
-    at += 2;
-    need(n);
-    const s = buf.toString('utf8', at, at + n);
-    at += n;
-    return s;
-  };
-  const bytes = (): Uint8Array => {
-    const n = u32();
-    need(n);
-    const b = new Uint8Array(buf.buffer, buf.byteOffset + at, n);
-    at += n;
-    return b;
-  };
+  const r = new ByteReader(body, (message) =>
+    message.startsWith('truncated')
+      ? new BatchBodyError('binary batch body is truncated')
+      : new BatchBodyError(`binary batch body: ${message}`),
+  );
+  if (!Buffer.from(r.raw(MAGIC.length)).equals(MAGIC))
+    throw new BatchBodyError('not a binary batch body (bad magic)');
+  // Keys and values stay views into the body: no copy per entry.
+  const view = (): Uint8Array => r.raw(r.u32());
+  const table = (): string => Buffer.from(r.raw(r.u16())).toString('utf8');
   const count = (): number => {
-    const n = u32();
+    const n = r.u32();
     if (n > MAX_ENTRIES) throw new BatchBodyError(`binary batch body lists ${n} entries`);
     return n;
   };
   const preconditions: BinaryPrecondition[] = [];
   for (let i = 0, n = count(); i < n; i++) {
-    const kind = PRE_KINDS[u8() - 1];
+    const kind = PRE_KINDS[r.u8() - 1];
     if (!kind) throw new BatchBodyError(`precondition ${i} has an unknown kind`);
     const t = table();
-    const key = bytes();
-    if (kind === 'valueEquals') preconditions.push({ kind, table: t, key, value: bytes() });
-    else if (kind === 'versionEquals') {
-      need(8);
-      const v = buf.readBigUInt64BE(at);
-      at += 8;
-      if (v > BigInt(Number.MAX_SAFE_INTEGER))
-        throw new BatchBodyError(`precondition ${i} version too large`);
-      preconditions.push({ kind, table: t, key, version: Number(v) });
-    } else preconditions.push({ kind, table: t, key });
+    const key = view();
+    if (kind === 'valueEquals') preconditions.push({ kind, table: t, key, value: view() });
+    else if (kind === 'versionEquals') preconditions.push({ kind, table: t, key, version: r.u64() });
+    else preconditions.push({ kind, table: t, key });
   }
   const ops: BinaryOp[] = [];
   for (let i = 0, n = count(); i < n; i++) {
-    const kind = u8();
+    const kind = r.u8();
     if (kind !== 1 && kind !== 2) throw new BatchBodyError(`op ${i} has an unknown kind`);
     const t = table();
-    const key = bytes();
-    ops.push(kind === 1 ? { kind: 'put', table: t, key, value: bytes() } : { kind: 'delete', table: t, key });
+    const key = view();
+    ops.push(kind === 1 ? { kind: 'put', table: t, key, value: view() } : { kind: 'delete', table: t, key });
   }
-  if (at !== buf.length) throw new BatchBodyError('binary batch body has trailing bytes');
+  if (!r.done) throw new BatchBodyError('binary batch body has trailing bytes');
   return { preconditions, ops };
 }

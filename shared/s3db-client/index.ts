@@ -162,10 +162,11 @@ export class S3dbClient {
   /** Atomic batch: every precondition holds and every op is applied, or nothing is (ok: false). */
   async batch(preconditions: Precondition[], ops: BatchOp[]): Promise<BatchResult> {
     // Binary body: no JSON, hex or base64 on either side (see batch-body.ts).
-    const body = encodeBatchBody({
+    const encoded = encodeBatchBody({
       preconditions: preconditions.map((p) => ({ ...p, key: keyBytes(p.key) })),
       ops: ops.map((o) => ({ ...o, key: keyBytes(o.key) })),
     });
+    const body = Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength);
     const a = await this.call('POST', '/v1/batch', '', body, 'write', [200, 409], BATCH_CONTENT_TYPE);
     const r = JSON.parse(a.body.toString()) as {
       ok: boolean;
