@@ -10,11 +10,16 @@
  * put (or group commit) is durable on its own. `dd bs=8M oflag=dsync` (one sync per 8 MiB, like one writer)
  * is printed beside it for a like-for-like reading; the target line stays the conv=fsync ratio.
  * The load average at the start and end is printed too (`BENCH store.loadavg_*`): ratios taken under load swing.
+ *
+ * The disk's own floor for one writer is printed too: a plain loop (no store) that appends 8 MiB and fdatasyncs,
+ * the least any one-writer store with a sync per put can do (`store.raw_write_fdatasync_8MiB_*`). The 1-writer
+ * run is repeated STORE_BENCH_ROUNDS times (default 3), each round with its own dd and floor around it; the
+ * per-round ratios, their median and their minimum are printed.
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ShardStore } from '../../appliance/store/index.ts';
@@ -66,6 +71,32 @@ function ddMBps(dir: string, mode: 'conv_fsync' | 'dsync_8M' = 'conv_fsync'): nu
   if (res.status !== 0) throw new Error('dd failed');
   const mib = mode === 'conv_fsync' ? seqMiB : Math.max(1, Math.floor(seqMiB / 8)) * 8;
   return (mib * 1024 * 1024) / 1e6 / secs;
+}
+
+/** The floor for one writer: append 8 MiB and fdatasync, one after the other, with no store around it. */
+async function rawWriteFdatasyncMBps(dir: string): Promise<number> {
+  const file = join(dir, 'raw.bin');
+  const data = randomBytes(SHARD);
+  const count = Math.max(1, Math.floor((seqMiB * 1024 * 1024) / SHARD));
+  const fh = await open(file, 'w');
+  const start = process.hrtime.bigint();
+  try {
+    for (let i = 0; i < count; i++) {
+      await fh.write(data, 0, SHARD, i * SHARD);
+      await fh.datasync();
+    }
+  } finally {
+    await fh.close();
+  }
+  const secs = Number(process.hrtime.bigint() - start) / 1e9;
+  await rm(file, { force: true });
+  return (count * SHARD) / 1e6 / secs;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 async function sequential(
@@ -160,28 +191,51 @@ try {
   // The disk is shared with other work: dd runs right before and after each store run, and the store is
   // compared with the mean of the two.
   let many: { keys: ShardKey[] } = { keys: [] };
+  const rounds = Math.max(1, Number(process.env.STORE_BENCH_ROUNDS ?? 3));
   for (const writers of [1, 16]) {
-    const ddBefore = ddMBps(root);
-    const dsyncBefore = ddMBps(root, 'dsync_8M');
-    const run = await sequential(join(root, `seq${writers}`), writers);
-    const dsyncAfter = ddMBps(root, 'dsync_8M');
-    const ddAfter = ddMBps(root);
-    const dd = (ddBefore + ddAfter) / 2;
-    const dsync = (dsyncBefore + dsyncAfter) / 2;
-    bench(`store.dd_1MiB_conv_fsync_around_${writers}_writer`, dd, 'MB/s');
-    bench(`store.dd_8MiB_oflag_dsync_around_${writers}_writer`, dsync, 'MB/s');
-    bench(`store.put_8MiB_${writers}_writer`, run.mbps, 'MB/s');
-    bench(`store.put_8MiB_${writers}_writer_vs_dd`, (100 * run.mbps) / dd, '%');
-    bench(`store.put_8MiB_${writers}_writer_vs_dd_dsync`, (100 * run.mbps) / dsync, '%');
-    // CPU of this process (main thread, thread pool, kernel page-cache copies) per 8 MiB put: steadier than
-    // MB/s on a shared machine.
-    bench(`store.put_8MiB_${writers}_writer_cpu`, run.cpuMsPerPut, 'ms/put');
-    if (writers === 16) many = run;
+    const vsDd: number[] = [];
+    const vsRaw: number[] = [];
+    const roundsHere = writers === 1 ? rounds : 1;
+    for (let round = 1; round <= roundsHere; round++) {
+      const suffix = roundsHere > 1 ? `_round${round}` : '';
+      const ddBefore = ddMBps(root);
+      const dsyncBefore = ddMBps(root, 'dsync_8M');
+      const rawBefore = writers === 1 ? await rawWriteFdatasyncMBps(root) : 0;
+      const run = await sequential(join(root, `seq${writers}_${round}`), writers);
+      const rawAfter = writers === 1 ? await rawWriteFdatasyncMBps(root) : 0;
+      const dsyncAfter = ddMBps(root, 'dsync_8M');
+      const ddAfter = ddMBps(root);
+      const dd = (ddBefore + ddAfter) / 2;
+      const dsync = (dsyncBefore + dsyncAfter) / 2;
+      bench(`store.dd_1MiB_conv_fsync_around_${writers}_writer${suffix}`, dd, 'MB/s');
+      bench(`store.dd_8MiB_oflag_dsync_around_${writers}_writer${suffix}`, dsync, 'MB/s');
+      bench(`store.put_8MiB_${writers}_writer${suffix}`, run.mbps, 'MB/s');
+      bench(`store.put_8MiB_${writers}_writer_vs_dd${suffix}`, (100 * run.mbps) / dd, '%');
+      bench(`store.put_8MiB_${writers}_writer_vs_dd_dsync${suffix}`, (100 * run.mbps) / dsync, '%');
+      if (writers === 1) {
+        const raw = (rawBefore + rawAfter) / 2;
+        bench(`store.raw_write_fdatasync_8MiB_around_1_writer${suffix}`, raw, 'MB/s');
+        bench(`store.raw_write_fdatasync_8MiB_vs_dd${suffix}`, (100 * raw) / dd, '%');
+        bench(`store.put_8MiB_1_writer_vs_raw${suffix}`, (100 * run.mbps) / raw, '%');
+        vsRaw.push((100 * run.mbps) / raw);
+      }
+      // CPU of this process (main thread, thread pool, kernel page-cache copies) per 8 MiB put: steadier than
+      // MB/s on a shared machine.
+      bench(`store.put_8MiB_${writers}_writer_cpu${suffix}`, run.cpuMsPerPut, 'ms/put');
+      vsDd.push((100 * run.mbps) / dd);
+      if (writers === 16) many = run;
+      else await rm(join(root, `seq${writers}_${round}`), { recursive: true, force: true });
+    }
+    if (roundsHere > 1) {
+      bench(`store.put_8MiB_${writers}_writer_vs_dd_median`, median(vsDd), '%');
+      bench(`store.put_8MiB_${writers}_writer_vs_dd_min`, Math.min(...vsDd), '%');
+      bench(`store.put_8MiB_${writers}_writer_vs_raw_median`, median(vsRaw), '%');
+    }
   }
   const small = await smallShards(join(root, 'small'), 64, Number(process.env.STORE_BENCH_SMALL ?? 10_000));
   bench('store.put_4KiB_64_concurrent', small, 'shards/s');
   for (const c of [1, 16]) {
-    const reads = await randomReads(join(root, 'seq16'), many.keys, c, 4000);
+    const reads = await randomReads(join(root, 'seq16_1'), many.keys, c, 4000);
     bench(`store.read_64KiB_random_c${c}`, reads.mbps, 'MB/s');
     bench(`store.read_64KiB_random_c${c}_p50`, reads.p50, 'ms');
     bench(`store.read_64KiB_random_c${c}_p99`, reads.p99, 'ms');
