@@ -4,9 +4,9 @@
 // BENCH_ETCD=1 (default when etcd is installed or installable with apt) the same load runs against a 3-node
 // etcd 3.4 cluster (v3 JSON gateway over plain HTTP; gets: linearizable and serializable ranges) side by side.
 // Run: npm run bench:s3db   (BENCH_SECONDS=N per level, default 5; BENCH_LEVELS, BENCH_READ_LEVELS;
-// BENCH_ONLY=s3db|etcd). Each level also prints the CPU per operation of the three server processes together
-// (`server_cpu`, from /proc) and of the load generator (`client_cpu`): unlike ops/s, these hardly depend on what
-// else runs on the machine.
+// BENCH_ONLY=s3db|etcd; BENCH_WARMUP_S, default 3: unmeasured c16 puts first, for both systems). Each level
+// also prints the CPU per operation of the three server processes together (`server_cpu`, from /proc) and of
+// the load generator (`client_cpu`): unlike ops/s, these hardly depend on what else runs on the machine.
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -20,6 +20,13 @@ const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 5);
 const LEVELS = (process.env['BENCH_LEVELS'] ?? '1,16,64,256').split(',').map(Number);
 const READ_LEVELS = (process.env['BENCH_READ_LEVELS'] ?? '1,16,64').split(',').map(Number);
 const ONLY = process.env['BENCH_ONLY'] ?? '';
+/**
+ * Seconds of c16 puts sent to each system before its first measured level (both systems alike). A fresh Node
+ * process runs its hot paths in V8's baseline tiers for its first few thousand requests (inline-cache misses and
+ * TurboFan compiling on the request path: ~1.7x the CPU of a warm process per c1 put), while etcd is compiled
+ * ahead of time; the levels measure warm servers, as a long-running deployment is. BENCH_WARMUP_S=0: cold.
+ */
+const WARMUP_SECONDS = Number(process.env['BENCH_WARMUP_S'] ?? 3);
 /** Keys written before the read runs (reads pick among them). */
 const READ_KEYS = 256;
 const VALUE = new Uint8Array(256).fill(0x61);
@@ -101,6 +108,22 @@ async function runLoad(
   if (errors > 0) bench(`${label}.${op}.c${concurrency}.errors`, errors, 'count');
 }
 
+/** Puts at concurrency 16 for WARMUP_SECONDS, not measured (see WARMUP_SECONDS). */
+async function warmUp(label: string, put: (key: string) => Promise<void>): Promise<void> {
+  if (WARMUP_SECONDS <= 0) return;
+  const end = performance.now() + WARMUP_SECONDS * 1000;
+  let n = 0;
+  await Promise.all(
+    Array.from({ length: 16 }, async (_, w) => {
+      for (let i = 0; performance.now() < end; i++) {
+        await put(`warmup-w${w}-${i}`).catch(() => {});
+        n++;
+      }
+    }),
+  );
+  bench(`${label}.warmup_puts`, n, 'count');
+}
+
 async function benchS3db(): Promise<void> {
   const cluster = await ProcessCluster.create(process.pid, [1, 2, 3]);
   try {
@@ -108,6 +131,9 @@ async function benchS3db(): Promise<void> {
     await cluster.leaderId();
     const client = cluster.client([1, 2, 3], { maxSockets: 512 });
     serverPids = () => [1, 2, 3].map((id) => cluster.procs.get(id)?.pid);
+    await warmUp('s3db', async (key) => {
+      await client.put('bench', key, VALUE);
+    });
     for (const c of LEVELS) {
       await runLoad('s3db', c, async (key) => {
         await client.put('bench', key, VALUE);
@@ -237,16 +263,16 @@ async function benchEtcd(): Promise<void> {
       await new Promise((r) => setTimeout(r, 100));
     }
     const value = Buffer.from(VALUE).toString('base64');
-    for (const c of LEVELS) {
-      let next = 0;
-      await runLoad('etcd', c, async (key) => {
-        const status = await post(next++ % 3, '/v3/kv/put', {
-          key: Buffer.from(key).toString('base64'),
-          value,
-        });
-        if (status !== 200) throw new Error(`etcd ${status}`);
+    let next = 0;
+    const etcdPut = async (key: string): Promise<void> => {
+      const status = await post(next++ % 3, '/v3/kv/put', {
+        key: Buffer.from(key).toString('base64'),
+        value,
       });
-    }
+      if (status !== 200) throw new Error(`etcd ${status}`);
+    };
+    await warmUp('etcd', etcdPut);
+    for (const c of LEVELS) await runLoad('etcd', c, etcdPut);
     for (let i = 0; i < READ_KEYS; i++) {
       await post(0, '/v3/kv/put', { key: Buffer.from(`r${i}`).toString('base64'), value });
     }
