@@ -332,6 +332,8 @@ export async function startShardServer(options: ShardServerOptions): Promise<Sha
     // Segments are copied out of the transport's chunks into one pooled buffer as they arrive; the buffer (and
     // the reservation) go back only once the store has settled, even if this request gave up earlier.
     const buffer = receiveBuffers.take(body.totalBytes);
+    // From here on the transport writes segment bytes straight into it (those parsed earlier are copied).
+    framed.receiveSegmentsInto(buffer);
     let stored: Promise<void> | undefined;
     try {
       const segments: Buffer[] = [];
@@ -349,10 +351,13 @@ export async function startShardServer(options: ShardServerOptions): Promise<Sha
           if (received + frame.length > body.totalBytes)
             throw new ProtocolError(`body exceeds the declared ${body.totalBytes} bytes`);
           const segment = buffer.subarray(received, received + frame.length);
-          let at = 0;
-          for (const part of frame.parts) {
-            segment.set(part, at);
-            at += part.byteLength;
+          const only = frame.parts.length === 1 ? frame.parts[0] : undefined;
+          if (only?.buffer !== buffer.buffer || only.byteOffset !== segment.byteOffset) {
+            let at = 0;
+            for (const part of frame.parts) {
+              segment.set(part, at);
+              at += part.byteLength;
+            }
           }
           received += frame.length;
           if (crc32c(segment) !== frame.crc) {
@@ -385,6 +390,8 @@ export async function startShardServer(options: ShardServerOptions): Promise<Sha
       stored = store.put(body.key, { rsData: body.rsData, rsParity: body.rsParity }, segments);
       await abortable(stored, signal);
     } finally {
+      // Nothing more may land in the buffer once it can go back to the pool.
+      framed.receiveSegmentsInto(undefined);
       const release = (): void => {
         receiveBuffers.give(buffer);
         putMemory.release(reserved);

@@ -2,7 +2,7 @@
 // per-request timeouts, cancellation through AbortSignal, and typed errors.
 import { crc32c } from '../checksum/index.ts';
 import { crc32cCombine } from '../protocol/crc32c-combine.ts';
-import { FrameType } from '../protocol/frames.ts';
+import { FrameType, type Frame } from '../protocol/frames.ts';
 import { ProtocolError, Status } from '../protocol/errors.ts';
 import {
   Op,
@@ -19,7 +19,7 @@ import {
   type WireShardKey,
 } from '../protocol/messages.ts';
 import type { TlsIdentity } from '../tls/cluster-certs.ts';
-import { FramedStream } from '../transport/framed-stream.ts';
+import { FramedStream, type FramedStreamOptions } from '../transport/framed-stream.ts';
 import { TransportError, type Transport } from '../transport/types.ts';
 import { ConnectionPool, peerLabel, type ShardPeer } from './connection-pool.ts';
 import {
@@ -264,73 +264,97 @@ export class ShardClient {
       firstSegment,
       segmentCount: range.segmentCount ?? 0,
     };
-    return this.run(peer, 'FETCH_SHARD', body, options, async (framed, label) => {
-      await framed.end();
-      const header = expectOp(await this.readResponse(framed, label), Op.FETCH_SHARD, label);
-      const into =
-        options.into !== undefined && header.totalLength <= options.into.byteLength
+    // The shard is received into one buffer: the caller's `into` when it can hold the range, else a fresh
+    // one of the announced length. It is chosen the moment the response header is parsed, so the transport
+    // writes the segments that follow straight into it.
+    let destination: Buffer | undefined;
+    const chooseDestination = (frame: Frame, framed: FramedStream): void => {
+      if (destination !== undefined || frame.type !== FrameType.RESPONSE) return;
+      const response = decodeResponse(frame.payload);
+      if (response.status !== Status.OK || response.body.op !== Op.FETCH_SHARD) return;
+      const length = response.body.totalLength;
+      destination =
+        options.into !== undefined && length <= options.into.byteLength
           ? options.into
-          : undefined;
-      const segments: Buffer[] = [];
-      let crc = 0;
-      let bytes = 0;
-      for (;;) {
-        const frame = await framed.nextFrame();
-        if (frame === null) throw new ShardConnectionLostError(label, 'FETCH stream ended before END');
-        if (frame.type === FrameType.SEGMENT) {
-          const expected = header.firstSegment + segments.length;
-          if (frame.index !== expected)
-            throw new ShardProtocolError(label, `got segment ${frame.index}, expected ${expected}`);
-          if (segments.length >= header.segmentCount)
-            throw new ShardProtocolError(label, 'more segments than announced');
-          let segCrc = 0;
-          for (const part of frame.parts) segCrc = crc32c(part, segCrc);
-          if (segCrc !== frame.crc) {
-            throw new ShardCorruptError(
-              label,
-              `segment ${frame.index} failed CRC32C in transit`,
-              frame.index,
-            );
-          }
-          crc = crc32cCombine(crc, frame.crc, frame.length);
-          if (into !== undefined && bytes + frame.length <= into.byteLength) {
-            const segment = into.subarray(bytes, bytes + frame.length);
-            let at = 0;
-            for (const part of frame.parts) {
-              segment.set(part, at);
-              at += part.byteLength;
+          : Buffer.allocUnsafe(length);
+      framed.receiveSegmentsInto(destination);
+    };
+    return this.run(
+      peer,
+      'FETCH_SHARD',
+      body,
+      options,
+      { onFrame: chooseDestination },
+      async (framed, label) => {
+        await framed.end();
+        const header = expectOp(await this.readResponse(framed, label), Op.FETCH_SHARD, label);
+        const into =
+          destination !== undefined && header.totalLength <= destination.byteLength ? destination : undefined;
+        const segments: Buffer[] = [];
+        let crc = 0;
+        let bytes = 0;
+        for (;;) {
+          const frame = await framed.nextFrame();
+          if (frame === null) throw new ShardConnectionLostError(label, 'FETCH stream ended before END');
+          if (frame.type === FrameType.SEGMENT) {
+            const expected = header.firstSegment + segments.length;
+            if (frame.index !== expected)
+              throw new ShardProtocolError(label, `got segment ${frame.index}, expected ${expected}`);
+            if (segments.length >= header.segmentCount)
+              throw new ShardProtocolError(label, 'more segments than announced');
+            let segCrc = 0;
+            for (const part of frame.parts) segCrc = crc32c(part, segCrc);
+            if (segCrc !== frame.crc) {
+              throw new ShardCorruptError(
+                label,
+                `segment ${frame.index} failed CRC32C in transit`,
+                frame.index,
+              );
             }
-            segments.push(segment);
+            crc = crc32cCombine(crc, frame.crc, frame.length);
+            if (into !== undefined && bytes + frame.length <= into.byteLength) {
+              const segment = into.subarray(bytes, bytes + frame.length);
+              const only = frame.parts.length === 1 ? frame.parts[0] : undefined;
+              if (only?.buffer !== into.buffer || only.byteOffset !== segment.byteOffset) {
+                let at = 0;
+                for (const part of frame.parts) {
+                  segment.set(part, at);
+                  at += part.byteLength;
+                }
+              }
+              segments.push(segment);
+            } else {
+              segments.push(
+                frame.parts.length === 1
+                  ? (frame.parts[0] as Buffer)
+                  : Buffer.concat(frame.parts, frame.length),
+              );
+            }
+            bytes += frame.length;
+          } else if (frame.type === FrameType.END) {
+            const end = decodeEnd(frame.payload);
+            if (end.segmentCount !== segments.length || segments.length !== header.segmentCount) {
+              throw new ShardProtocolError(
+                label,
+                `END after ${segments.length} of ${header.segmentCount} segments`,
+              );
+            }
+            if (end.crc !== crc)
+              throw new ShardCorruptError(label, 'CRC32C of the fetched bytes does not match');
+            if (bytes !== header.totalLength) {
+              throw new ShardProtocolError(label, `got ${bytes} bytes, announced ${header.totalLength}`);
+            }
+            framed.receiveSegmentsInto(undefined); // the buffer is the caller's from here on
+            return { firstSegment: header.firstSegment, segments, totalLength: header.totalLength };
+          } else if (frame.type === FrameType.ERROR) {
+            const e = decodeError(frame.payload);
+            throw errorForStatus(label, e.status, e.message);
           } else {
-            segments.push(
-              frame.parts.length === 1
-                ? (frame.parts[0] as Buffer)
-                : Buffer.concat(frame.parts, frame.length),
-            );
+            throw new ShardProtocolError(label, `unexpected frame type ${frame.type} in a FETCH response`);
           }
-          bytes += frame.length;
-        } else if (frame.type === FrameType.END) {
-          const end = decodeEnd(frame.payload);
-          if (end.segmentCount !== segments.length || segments.length !== header.segmentCount) {
-            throw new ShardProtocolError(
-              label,
-              `END after ${segments.length} of ${header.segmentCount} segments`,
-            );
-          }
-          if (end.crc !== crc)
-            throw new ShardCorruptError(label, 'CRC32C of the fetched bytes does not match');
-          if (bytes !== header.totalLength) {
-            throw new ShardProtocolError(label, `got ${bytes} bytes, announced ${header.totalLength}`);
-          }
-          return { firstSegment: header.firstSegment, segments, totalLength: header.totalLength };
-        } else if (frame.type === FrameType.ERROR) {
-          const e = decodeError(frame.payload);
-          throw errorForStatus(label, e.status, e.message);
-        } else {
-          throw new ShardProtocolError(label, `unexpected frame type ${frame.type} in a FETCH response`);
         }
-      }
-    });
+      },
+    );
   }
 
   /** Deletes a shard; true if the appliance had it. */
@@ -406,13 +430,34 @@ export class ShardClient {
   }
 
   /** Opens a stream, sends the request, runs `exchange`, and turns every failure into a ShardClientError. */
-  private async run<T>(
+  private run<T>(
     peer: ShardPeer,
     what: string,
     body: RequestBody,
     options: RequestOptions,
     exchange: (framed: FramedStream, label: string) => Promise<T>,
+  ): Promise<T>;
+  private run<T>(
+    peer: ShardPeer,
+    what: string,
+    body: RequestBody,
+    options: RequestOptions,
+    framedOptions: FramedStreamOptions,
+    exchange: (framed: FramedStream, label: string) => Promise<T>,
+  ): Promise<T>;
+  private async run<T>(
+    peer: ShardPeer,
+    what: string,
+    body: RequestBody,
+    options: RequestOptions,
+    framedOrExchange: FramedStreamOptions | ((framed: FramedStream, label: string) => Promise<T>),
+    maybeExchange?: (framed: FramedStream, label: string) => Promise<T>,
   ): Promise<T> {
+    const framedOptions = typeof framedOrExchange === 'function' ? {} : framedOrExchange;
+    const exchange = (typeof framedOrExchange === 'function' ? framedOrExchange : maybeExchange) as (
+      framed: FramedStream,
+      label: string,
+    ) => Promise<T>;
     const label = peerLabel(peer);
     const timeoutMs = options.timeoutMs ?? this.defaultTimeoutMs;
     let request: Buffer;
@@ -437,7 +482,7 @@ export class ShardClient {
         (async () => {
           const conn = await this.pool.get(peer);
           const stream = await conn.openStream();
-          framed = new FramedStream(stream);
+          framed = new FramedStream(stream, framedOptions);
           if (controller.signal.aborted) {
             framed.abort();
             throw controller.signal.reason;

@@ -3,18 +3,25 @@
 import type { Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import {
+  MUX_HEADER_BYTES,
   MUX_INITIAL_WINDOW,
   MUX_MAX_DATA,
-  MuxDecoder,
   MuxFrameType,
   MuxProtocolError,
   ResetCode,
   muxControl,
   muxHeader,
   u32Payload,
-  type MuxFrame,
+  type MuxFrameTypeCode,
 } from './mux-codec.ts';
-import { DEAD_PEER_TIMEOUT_MS, KEEP_ALIVE_INTERVAL_MS, TransportError, type DuplexStream } from './types.ts';
+import { readInto, type DirectReader } from './direct-read.ts';
+import {
+  DEAD_PEER_TIMEOUT_MS,
+  KEEP_ALIVE_INTERVAL_MS,
+  TransportError,
+  type DuplexStream,
+  type ReceiveSink,
+} from './types.ts';
 
 export interface MuxOptions {
   /** Receive window per stream (bytes buffered for a reader that has not read them yet). */
@@ -38,6 +45,8 @@ class MuxStream implements DuplexStream {
   recvCredit = MUX_INITIAL_WINDOW;
   /** Bytes read by the application that have not been granted back yet. */
   private consumed = 0;
+  /** Where received bytes go when the consumer set one (setSink); otherwise they queue for read(). */
+  sink: ReceiveSink | undefined;
 
   constructor(
     readonly id: number,
@@ -49,18 +58,24 @@ class MuxStream implements DuplexStream {
   }
 
   // ---- events from the session ----
+  /** A DATA frame of `length` bytes is announced: false (and the stream reset) if it exceeds the window. */
+  admit(length: number): boolean {
+    if (this.readEnded || this.failure) return false;
+    if (length > this.recvCredit) {
+      this.session.reset(this, ResetCode.FLOW_CONTROL, 'peer sent beyond its flow-control window');
+      return false;
+    }
+    this.recvCredit -= length;
+    return true;
+  }
   onData(payload: Buffer): void {
     if (this.readEnded || this.failure) return;
-    if (payload.byteLength > this.recvCredit) {
-      this.session.reset(this, ResetCode.FLOW_CONTROL, 'peer sent beyond its flow-control window');
-      return;
-    }
-    this.recvCredit -= payload.byteLength;
     this.queue.push(payload);
     this.wakeReader();
   }
   onEnd(): void {
     this.readEnded = true;
+    this.sink?.end();
     this.wakeReader();
     this.session.maybeForget(this);
   }
@@ -73,6 +88,10 @@ class MuxStream implements DuplexStream {
   fail(err: TransportError): void {
     if (this.failure) return;
     this.failure = err;
+    this.session.unpost(this);
+    const sink = this.sink;
+    this.sink = undefined;
+    sink?.fail(err);
     this.wakeReader();
     const w = this.creditWaiter;
     this.creditWaiter = undefined;
@@ -85,17 +104,49 @@ class MuxStream implements DuplexStream {
   }
 
   // ---- DuplexStream ----
+  setSink(sink: ReceiveSink): void {
+    if (this.failure) {
+      sink.fail(this.failure);
+      return;
+    }
+    for (const chunk of this.queue.splice(0)) {
+      let at = 0;
+      while (at < chunk.byteLength) {
+        const t = sink.target();
+        const n = Math.min(t.byteLength, chunk.byteLength - at);
+        t.set(chunk.subarray(at, at + n));
+        at += n;
+        sink.commit(n);
+      }
+    }
+    this.sink = sink;
+    if (this.readEnded) sink.end();
+  }
+
+  release(n: number): void {
+    this.consumed += n;
+    this.grantConsumed();
+  }
+
+  retarget(): void {
+    this.session.unpost(this);
+  }
+
+  private grantConsumed(): void {
+    // Grant the window back in large steps: fewer WINDOW frames, and the sender never stalls on a full window.
+    if (this.consumed >= this.session.options.streamWindow / 4 && !this.readEnded && !this.failure) {
+      this.recvCredit += this.consumed;
+      this.session.send(muxControl(this.id, MuxFrameType.WINDOW, u32Payload(this.consumed)));
+      this.consumed = 0;
+    }
+  }
+
   async read(): Promise<Uint8Array | null> {
     for (;;) {
       const chunk = this.queue.shift();
       if (chunk) {
         this.consumed += chunk.byteLength;
-        // Grant the window back in large steps: fewer WINDOW frames, and the sender never stalls on a full window.
-        if (this.consumed >= this.session.options.streamWindow / 4 && !this.readEnded && !this.failure) {
-          this.recvCredit += this.consumed;
-          this.session.send(muxControl(this.id, MuxFrameType.WINDOW, u32Payload(this.consumed)));
-          this.consumed = 0;
-        }
+        this.grantConsumed();
         return chunk;
       }
       if (this.failure) throw this.failure;
@@ -148,9 +199,44 @@ class MuxStream implements DuplexStream {
   }
 }
 
+const RX_HEADER = 0;
+const RX_CONTROL = 1;
+const RX_DATA = 2;
+/** Largest control frame payload (PING/PONG 8 bytes, WINDOW/RESET 4). */
+const MAX_CONTROL = 64;
+/** Landing area for bytes nobody keeps (data of unknown streams, bytes of a target given up). */
+const SCRATCH_BYTES = 16 * 1024;
+/** Data of streams without a sink is received into slices of slabs of this size. */
+const SLAB_BYTES = 64 * 1024;
+const POSTED_NONE = 0;
+const POSTED_SINK = 1;
+const POSTED_SLAB = 2;
+const EMPTY = Buffer.alloc(0);
+
 export class MuxSession {
   private readonly streams = new Map<number, MuxStream>();
-  private readonly decoder = new MuxDecoder();
+  // ---- receive state: the byte stream is parsed in place (rxTarget/rxCommit) ----
+  private rxState = RX_HEADER;
+  private readonly rxHeader = Buffer.allocUnsafe(MUX_HEADER_BYTES);
+  private readonly rxControl = Buffer.allocUnsafe(MAX_CONTROL);
+  /** Bytes of the header or control payload filled so far. */
+  private rxHave = 0;
+  private rxType: MuxFrameTypeCode = MuxFrameType.DATA;
+  private rxStreamId = 0;
+  private rxControlLength = 0;
+  /** Inside a DATA frame: its stream (undefined: the bytes are dropped) and the bytes still to come. */
+  private rxStream: MuxStream | undefined;
+  private rxLeft = 0;
+  private readonly scratch = Buffer.allocUnsafe(SCRATCH_BYTES);
+  private slab = EMPTY;
+  private slabAt = 0;
+  /** What the last target handed out was; with direct reads it stays posted until the next read. */
+  private postedKind = POSTED_NONE;
+  private postedSink: ReceiveSink | undefined;
+  /** The posted sink target was withdrawn: the next read lands in `scratch` and is copied to the sink. */
+  private postedStale = false;
+  private direct: DirectReader | undefined;
+  private inDirectRead = false;
   private nextStreamId = 1;
   private closedError: TransportError | undefined;
   private readonly closeListeners: Array<(err?: Error) => void> = [];
@@ -170,6 +256,14 @@ export class MuxSession {
   ) {
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onSocketData(chunk));
+    // Take what the socket buffered before this session existed (emitted as 'data' above), then read the
+    // rest straight into the targets the parser names: segment bytes land where their consumer wants them.
+    while (socket.read() !== null);
+    this.direct = readInto(
+      socket,
+      () => this.nextTarget(),
+      (n) => this.onDirectRead(n),
+    );
     socket.on('drain', () => {
       const waiters = this.drainWaiters;
       this.drainWaiters = [];
@@ -268,56 +362,189 @@ export class MuxSession {
     if (stream.finished) this.streams.delete(stream.id);
   }
 
+  /** Bytes delivered by the socket ('data' events): copied into the parser's targets. */
   private onSocketData(chunk: Buffer): void {
     this.lastHeard = Date.now();
-    this.decoder.push(chunk);
     try {
-      for (let f = this.decoder.next(); f; f = this.decoder.next()) this.dispatch(f);
+      let at = 0;
+      while (at < chunk.byteLength) {
+        const t = this.rxTarget();
+        const n = Math.min(t.byteLength, chunk.byteLength - at);
+        t.set(chunk.subarray(at, at + n));
+        at += n;
+        this.rxCommit(n);
+      }
     } catch (err) {
-      // The byte stream itself is broken (not one request): nothing after this point can be trusted.
-      this.destroy(new TransportError('CONNECTION_LOST', `${this.describe}: ${(err as Error).message}`));
+      this.brokenStream(err);
     }
   }
 
-  private dispatch(f: MuxFrame): void {
-    if (f.type === MuxFrameType.PING) {
-      this.send(muxControl(0, MuxFrameType.PONG, f.payload));
+  /** Direct reads: the socket asks where the next bytes go. */
+  private nextTarget(): Buffer {
+    return this.isClosed ? this.scratch : this.rxTarget();
+  }
+
+  /** Direct reads: `n` bytes landed in the target handed out last (or in `scratch` if it was withdrawn). */
+  private onDirectRead(n: number): void {
+    this.lastHeard = Date.now();
+    if (this.isClosed) return;
+    this.inDirectRead = true;
+    try {
+      this.rxCommit(n);
+    } catch (err) {
+      this.brokenStream(err);
+    } finally {
+      this.inDirectRead = false;
+    }
+  }
+
+  private brokenStream(err: unknown): void {
+    // The byte stream itself is broken (not one request): nothing after this point can be trusted.
+    this.destroy(new TransportError('CONNECTION_LOST', `${this.describe}: ${(err as Error).message}`));
+  }
+
+  /**
+   * `stream` gives up the buffer its sink's last target lies in. With direct reads that target may still be
+   * the socket's next destination, so the socket is pointed at `scratch` instead (the bytes are then copied
+   * to wherever the sink says next, or dropped if the stream is gone).
+   */
+  unpost(stream: MuxStream): void {
+    if (this.direct === undefined || this.inDirectRead) return; // a new target is named right after the read
+    if (this.postedKind !== POSTED_SINK || this.postedStale || this.rxStream !== stream) return;
+    this.postedStale = true;
+    this.direct.repost(this.scratch.subarray(0, Math.min(this.rxLeft, SCRATCH_BYTES)));
+  }
+
+  private rxTarget(): Buffer {
+    this.postedKind = POSTED_NONE;
+    this.postedSink = undefined;
+    this.postedStale = false;
+    if (this.rxState === RX_HEADER) return this.rxHeader.subarray(this.rxHave);
+    if (this.rxState === RX_CONTROL) return this.rxControl.subarray(this.rxHave, this.rxControlLength);
+    const left = this.rxLeft;
+    const s = this.rxStream;
+    const sink = s?.sink;
+    if (sink !== undefined) {
+      const t = sink.target();
+      this.postedKind = POSTED_SINK;
+      this.postedSink = sink;
+      return t.byteLength > left ? t.subarray(0, left) : t;
+    }
+    if (s !== undefined) {
+      if (this.slab.byteLength - this.slabAt < 1024) {
+        this.slab = Buffer.allocUnsafe(SLAB_BYTES);
+        this.slabAt = 0;
+      }
+      this.postedKind = POSTED_SLAB;
+      return this.slab.subarray(
+        this.slabAt,
+        this.slabAt + Math.min(left, this.slab.byteLength - this.slabAt),
+      );
+    }
+    return this.scratch.subarray(0, Math.min(left, SCRATCH_BYTES));
+  }
+
+  private rxCommit(n: number): void {
+    if (this.rxState === RX_HEADER) {
+      this.rxHave += n;
+      if (this.rxHave === MUX_HEADER_BYTES) this.onRxHeader();
       return;
     }
-    if (f.type === MuxFrameType.PONG) return;
-    if (f.type === MuxFrameType.OPEN) {
-      if (this.role !== 'server' || f.streamId % 2 !== 1 || this.streams.has(f.streamId)) {
-        throw new MuxProtocolError(`unexpected OPEN of stream ${f.streamId}`);
+    if (this.rxState === RX_CONTROL) {
+      this.rxHave += n;
+      if (this.rxHave === this.rxControlLength) {
+        this.rxState = RX_HEADER;
+        this.rxHave = 0;
+        this.dispatch(this.rxType, this.rxStreamId, this.rxControl.subarray(0, this.rxControlLength));
+      }
+      return;
+    }
+    this.rxLeft -= n;
+    const s = this.rxStream;
+    if (this.postedKind === POSTED_SINK) {
+      const sink = this.postedSink as ReceiveSink;
+      if (s?.sink === sink) {
+        if (this.postedStale) copyToSink(sink, this.scratch.subarray(0, n));
+        else sink.commit(n);
+      }
+    } else if (this.postedKind === POSTED_SLAB) {
+      const bytes = this.slab.subarray(this.slabAt, this.slabAt + n);
+      this.slabAt += n;
+      if (s?.sink !== undefined) copyToSink(s.sink, bytes);
+      else s?.onData(bytes);
+    }
+    this.postedKind = POSTED_NONE;
+    if (this.rxLeft === 0) {
+      this.rxState = RX_HEADER;
+      this.rxHave = 0;
+      this.rxStream = undefined;
+    }
+  }
+
+  private onRxHeader(): void {
+    const h = this.rxHeader;
+    const streamId = h.readUInt32BE(0);
+    const type = h.readUInt8(4);
+    const length = h.readUInt32BE(5);
+    this.rxHave = 0;
+    if (type > MuxFrameType.PONG) throw new MuxProtocolError(`unknown mux frame type ${type}`);
+    if (type === MuxFrameType.DATA) {
+      if (length > MUX_MAX_DATA)
+        throw new MuxProtocolError(`mux frame type ${type} of ${length} bytes exceeds ${MUX_MAX_DATA}`);
+      if (length === 0) return;
+      const stream = this.streams.get(streamId);
+      // Frames racing a local reset or a finished stream, or beyond the window: read and dropped.
+      this.rxStream = stream !== undefined && stream.admit(length) ? stream : undefined;
+      this.rxLeft = length;
+      this.rxState = RX_DATA;
+      return;
+    }
+    if (length > MAX_CONTROL)
+      throw new MuxProtocolError(`mux frame type ${type} of ${length} bytes exceeds ${MAX_CONTROL}`);
+    this.rxType = type as MuxFrameTypeCode;
+    this.rxStreamId = streamId;
+    this.rxControlLength = length;
+    if (length === 0) this.dispatch(this.rxType, streamId, EMPTY);
+    else this.rxState = RX_CONTROL;
+  }
+
+  /** A control frame (the payload is a view of a reused buffer: read it now, keep none of it). */
+  private dispatch(type: MuxFrameTypeCode, streamId: number, payload: Buffer): void {
+    if (type === MuxFrameType.PING) {
+      this.send(muxControl(0, MuxFrameType.PONG, payload));
+      return;
+    }
+    if (type === MuxFrameType.PONG) return;
+    if (type === MuxFrameType.OPEN) {
+      if (this.role !== 'server' || streamId % 2 !== 1 || this.streams.has(streamId)) {
+        throw new MuxProtocolError(`unexpected OPEN of stream ${streamId}`);
       }
       if (this.streams.size >= this.options.maxStreams) {
-        this.send(muxControl(f.streamId, MuxFrameType.RESET, u32Payload(ResetCode.REFUSED)));
+        this.send(muxControl(streamId, MuxFrameType.RESET, u32Payload(ResetCode.REFUSED)));
         return;
       }
-      const stream = new MuxStream(f.streamId, this);
-      this.streams.set(f.streamId, stream);
+      const stream = new MuxStream(streamId, this);
+      this.streams.set(streamId, stream);
       this.grantInitial(stream);
       this.onStream?.(stream);
       return;
     }
-    const stream = this.streams.get(f.streamId);
+    const stream = this.streams.get(streamId);
     if (!stream) return; // frames racing a local reset or a finished stream
-    switch (f.type) {
-      case MuxFrameType.DATA:
-        stream.onData(f.payload);
-        break;
+    switch (type) {
       case MuxFrameType.END:
         stream.onEnd();
         break;
       case MuxFrameType.WINDOW:
-        if (f.payload.byteLength !== 4) throw new MuxProtocolError('WINDOW frame without a u32 increment');
-        stream.onWindow(f.payload.readUInt32BE(0));
+        if (payload.byteLength !== 4) throw new MuxProtocolError('WINDOW frame without a u32 increment');
+        stream.onWindow(payload.readUInt32BE(0));
         break;
       case MuxFrameType.RESET: {
-        const code = f.payload.byteLength === 4 ? f.payload.readUInt32BE(0) : ResetCode.CANCEL;
+        const code = payload.byteLength === 4 ? payload.readUInt32BE(0) : ResetCode.CANCEL;
         const why =
           code === ResetCode.REFUSED ? 'refused (too many streams)' : `reset by peer (code ${code})`;
-        stream.fail(new TransportError('STREAM_RESET', `${this.describe} stream ${f.streamId}: ${why}`));
-        this.streams.delete(f.streamId);
+        stream.fail(new TransportError('STREAM_RESET', `${this.describe} stream ${streamId}: ${why}`));
+        this.streams.delete(streamId);
         break;
       }
     }
@@ -376,5 +603,17 @@ export class MuxSession {
     this.writeWaiters.clear();
     for (const l of this.closeListeners) l(this.closedError);
     this.closeListeners.length = 0;
+  }
+}
+
+/** Copies `bytes` into the sink's targets. */
+function copyToSink(sink: ReceiveSink, bytes: Buffer): void {
+  let at = 0;
+  while (at < bytes.byteLength) {
+    const t = sink.target();
+    const n = Math.min(t.byteLength, bytes.byteLength - at);
+    t.set(bytes.subarray(at, at + n));
+    at += n;
+    sink.commit(n);
   }
 }

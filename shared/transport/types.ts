@@ -26,6 +26,28 @@ export interface DuplexStream {
   end(): Promise<void>;
   /** Resets both directions; pending and later reads/writes reject. Idempotent. */
   abort(reason?: Error): void;
+  /**
+   * Optional: from now on the stream's received bytes are written where `sink.target()` says, synchronously
+   * as they arrive, instead of being queued for read() (bytes already queued are copied in first). With a
+   * sink, bytes count against the stream's flow-control window until `release(n)`.
+   */
+  setSink?(sink: ReceiveSink): void;
+  /** With a sink: the consumer is done with `n` received bytes (the peer may send that many more). */
+  release?(n: number): void;
+  /** With a sink: the last target handed out must not be written any more (its buffer is being given up). */
+  retarget?(): void;
+}
+
+/** Where a stream's received bytes are written (DuplexStream.setSink). */
+export interface ReceiveSink {
+  /** A non-empty region the next bytes of the stream are written to, from its start. */
+  target(): Buffer;
+  /** `n` bytes were written at the start of the last target. */
+  commit(n: number): void;
+  /** The peer ended its side. */
+  end(): void;
+  /** The stream failed (reset, connection lost): no more bytes come. */
+  fail(err: Error): void;
 }
 
 export interface PeerInfo {
