@@ -205,13 +205,17 @@ export class Fsm {
     this.issued = last;
     for (const [k, v] of pending) this.inflight.set(k, v);
     ops.push({ type: 'put', key: APPLIED, value: encodeIndex(last) });
-    const batch = ops.map((op) =>
-      op.type === 'put' ? { type: 'put' as const, key: op.key, value: op.value } : op,
-    );
     const landed = this.writeChain.then(async () => {
       if (this.failure) throw this.failure;
       try {
-        await this.db.batch(batch);
+        // A chained batch: the array form converts and validates every operation twice (abstract-level,
+        // then the native binding reading each object's properties) and costs ~1.7x the CPU per write.
+        const batch = this.db.batch();
+        for (const op of ops) {
+          if (op.type === 'put') batch.put(op.key, op.value);
+          else batch.del(op.key);
+        }
+        await batch.write();
       } catch (err) {
         this.failure = err instanceof Error ? err : new Error(String(err));
         throw this.failure;
