@@ -74,6 +74,8 @@ export interface ShardServerOptions {
   onError?: (err: unknown, context: ShardRequestContext) => void;
   /** Called once per request stream when it is finished (answered, failed or reset), for logs and metrics. */
   onRequestDone?: (context: ShardRequestContext, outcome: ShardRequestOutcome) => void;
+  /** PUT receive buffers (default: a pool keeping up to a quarter of `putMemoryBytes` idle). */
+  receiveBuffers?: BufferPool;
 }
 
 /** What the server knows about a request, for logs. */
@@ -136,7 +138,8 @@ export async function startShardServer(options: ShardServerOptions): Promise<Sha
   const requests = new Semaphore(limits.maxConcurrentRequests);
   const putMemory = new Semaphore(limits.putMemoryBytes);
   // Idle receive buffers kept for reuse: a quarter of the PUT budget (8 MiB shards: 8 of them).
-  const receiveBuffers = new BufferPool(Math.floor(limits.putMemoryBytes / 4), limits.maxShardBytes);
+  const receiveBuffers =
+    options.receiveBuffers ?? new BufferPool(Math.floor(limits.putMemoryBytes / 4), limits.maxShardBytes);
   const startedAt = Date.now();
   const active = new Set<DuplexStream>();
   let inflight = 0;

@@ -213,6 +213,9 @@ const POSTED_SINK = 1;
 const POSTED_SLAB = 2;
 const EMPTY = Buffer.alloc(0);
 
+/** Process-wide counters of how sessions receive (tests check which path ran). */
+export const muxReceiveStats = { directSessions: 0, dataEventSessions: 0 };
+
 export class MuxSession {
   private readonly streams = new Map<number, MuxStream>();
   // ---- receive state: the byte stream is parsed in place (rxTarget/rxCommit) ----
@@ -264,6 +267,8 @@ export class MuxSession {
       () => this.nextTarget(),
       (n) => this.onDirectRead(n),
     );
+    if (this.direct) muxReceiveStats.directSessions++;
+    else muxReceiveStats.dataEventSessions++;
     socket.on('drain', () => {
       const waiters = this.drainWaiters;
       this.drainWaiters = [];
