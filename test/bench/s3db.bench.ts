@@ -4,7 +4,7 @@
 // BENCH_ETCD=1 (default when etcd is installed or installable with apt) the same load runs against a 3-node
 // etcd 3.4 cluster (v3 JSON gateway over plain HTTP; gets: linearizable and serializable ranges) side by side.
 // Run: npm run bench:s3db   (BENCH_SECONDS=N per level, default 5; BENCH_LEVELS, BENCH_READ_LEVELS;
-// BENCH_ONLY=s3db|etcd; BENCH_WARMUP_S, default 3: unmeasured c16 puts first, for both systems). Each level
+// BENCH_ONLY=s3db|etcd; BENCH_WARMUP_S / BENCH_WARMUP_PUTS: unmeasured c16 puts first, both systems). Each level
 // also prints the CPU per operation of the three server processes together (`server_cpu`, from /proc) and of
 // the load generator (`client_cpu`): unlike ops/s, these hardly depend on what else runs on the machine.
 import { spawn, spawnSync } from 'node:child_process';
@@ -21,12 +21,15 @@ const LEVELS = (process.env['BENCH_LEVELS'] ?? '1,16,64,256').split(',').map(Num
 const READ_LEVELS = (process.env['BENCH_READ_LEVELS'] ?? '1,16,64').split(',').map(Number);
 const ONLY = process.env['BENCH_ONLY'] ?? '';
 /**
- * Seconds of c16 puts sent to each system before its first measured level (both systems alike). A fresh Node
- * process runs its hot paths in V8's baseline tiers for its first few thousand requests (inline-cache misses and
- * TurboFan compiling on the request path: ~1.7x the CPU of a warm process per c1 put), while etcd is compiled
- * ahead of time; the levels measure warm servers, as a long-running deployment is. BENCH_WARMUP_S=0: cold.
+ * Unmeasured c16 puts sent to each system before its first measured level (both systems alike): at least
+ * BENCH_WARMUP_S seconds (default 3) and BENCH_WARMUP_PUTS puts (default 5000), at most 60 s. A fresh Node
+ * process runs its hot paths in V8's baseline tiers for its first few thousand requests (inline-cache misses,
+ * TurboFan compiling on the request path: measured ~1.5x the CPU of a warm process per c1 put), while etcd is
+ * compiled ahead of time; the levels measure warm servers, as a long-running deployment is. 0 and 0: cold.
  */
 const WARMUP_SECONDS = Number(process.env['BENCH_WARMUP_S'] ?? 3);
+const WARMUP_PUTS = Number(process.env['BENCH_WARMUP_PUTS'] ?? 5000);
+const WARMUP_MAX_SECONDS = 60;
 /** Keys written before the read runs (reads pick among them). */
 const READ_KEYS = 256;
 const VALUE = new Uint8Array(256).fill(0x61);
@@ -108,20 +111,27 @@ async function runLoad(
   if (errors > 0) bench(`${label}.${op}.c${concurrency}.errors`, errors, 'count');
 }
 
-/** Puts at concurrency 16 for WARMUP_SECONDS, not measured (see WARMUP_SECONDS). */
+/** Unmeasured puts at concurrency 16 (see WARMUP_SECONDS). */
 async function warmUp(label: string, put: (key: string) => Promise<void>): Promise<void> {
-  if (WARMUP_SECONDS <= 0) return;
-  const end = performance.now() + WARMUP_SECONDS * 1000;
+  if (WARMUP_SECONDS <= 0 && WARMUP_PUTS <= 0) return;
+  const start = performance.now();
+  const minEnd = start + WARMUP_SECONDS * 1000;
+  const maxEnd = start + WARMUP_MAX_SECONDS * 1000;
   let n = 0;
+  const more = (): boolean => {
+    const now = performance.now();
+    return now < maxEnd && (now < minEnd || n < WARMUP_PUTS);
+  };
   await Promise.all(
     Array.from({ length: 16 }, async (_, w) => {
-      for (let i = 0; performance.now() < end; i++) {
+      for (let i = 0; more(); i++) {
         await put(`warmup-w${w}-${i}`).catch(() => {});
         n++;
       }
     }),
   );
   bench(`${label}.warmup_puts`, n, 'count');
+  bench(`${label}.warmup_seconds`, ((performance.now() - start) / 1000).toFixed(1), 's');
 }
 
 async function benchS3db(): Promise<void> {
