@@ -2,7 +2,10 @@
 // range needs from the k data shards; on a failed shard (CRC mismatch, timeout, unreachable, missing)
 // the stripes are rebuilt from k readable shards, parity included. Each chunk is read in windows of a
 // few stripes (readWindowStripes), a bounded number of windows ahead of the consumer, each shard's run
-// of segments received into one buffer: memory is a few windows, never a chunk.
+// of segments received into one buffer: memory is a few windows, never a chunk. Each window reaches the
+// consumer as ONE buffer (its slices gathered in object order): the HTTP response then makes one write
+// per window instead of one per 64 KiB segment, and the shards' receive buffers, which never leave this
+// module, are reused for the next windows instead of being allocated per request.
 import type { ReedSolomonCodec } from '../../../shared/erasure/index.ts';
 import type { FetchedShard } from '../../../shared/shard-client/index.ts';
 import { decodeStripe, makeGeometry, sliceChunk, windowChunkPlan } from '../../../shared/datapath/index.ts';
@@ -71,7 +74,8 @@ export function readObject(
     reported.add(id);
     options.onIssue?.(issue);
   };
-  const read = (i: number): Promise<Buffer[]> => {
+  const receive = new ReceiveBuffers(ahead * (geometry.scheme.k + geometry.scheme.m));
+  const read = (i: number): Promise<Buffer> => {
     const windowPlan = windows[i] as ChunkRangePlan;
     const location = shardLocation(record, windowPlan.chunkIndex);
     let known = unreadableShards.get(windowPlan.chunkIndex);
@@ -85,26 +89,47 @@ export function readObject(
       onIssue,
       record.segmentSize,
       known,
+      receive,
     );
     promise.catch(() => undefined);
     return promise;
   };
   // Windows in flight, in order; the first settles `first`, so a read that cannot start fails early.
-  const inFlight: Promise<Buffer[]>[] = [];
+  const inFlight: Promise<Buffer>[] = [];
   let next = 0;
   const fill = (): void => {
     while (next < windows.length && inFlight.length < ahead) inFlight.push(read(next++));
   };
   fill();
-  const first = (inFlight[0] ?? Promise.resolve([])).then(() => undefined);
+  const first = (inFlight[0] ?? Promise.resolve(undefined)).then(() => undefined);
   async function* body(): AsyncGenerator<Buffer> {
     while (inFlight.length > 0) {
-      const current = await (inFlight.shift() as Promise<Buffer[]>);
+      const current = await (inFlight.shift() as Promise<Buffer>);
       fill();
-      yield* current;
+      if (current.length > 0) yield current;
     }
   }
   return { first, body: body() };
+}
+
+/**
+ * Receive buffers of one read, reused from window to window. A buffer goes back only after its fetch
+ * succeeded and its bytes were copied out (a failed or timed-out fetch's buffer is dropped: the transport
+ * might still be writing into it), so no byte handed to the consumer ever aliases one.
+ */
+export class ReceiveBuffers {
+  private readonly free: Buffer[] = [];
+  constructor(private readonly keep: number) {}
+
+  take(size: number): Buffer {
+    const at = this.free.findIndex((b) => b.length === size);
+    if (at === -1) return Buffer.allocUnsafeSlow(size);
+    return this.free.splice(at, 1)[0] as Buffer;
+  }
+
+  give(buffer: Buffer): void {
+    if (this.free.length < this.keep) this.free.push(buffer);
+  }
 }
 
 /** Stripes per GET read window: 32 × 64 KiB = 2 MiB per data shard request. */
@@ -121,22 +146,36 @@ async function readChunk(
   onIssue: ObjectReadOptions['onIssue'],
   segmentSize: number,
   knownUnreadable: Set<number> = new Set(),
-): Promise<Buffer[]> {
+  receive: ReceiveBuffers = new ReceiveBuffers(0),
+): Promise<Buffer> {
   const { k, m } = chunk;
+  // Receive buffers of the fetches that succeeded: reusable once the window is gathered.
+  const filled: Buffer[] = [];
   const fetch = (shardIndex: number, firstSegment: number, segmentCount: number): Promise<FetchedShard> => {
     const node = chunk.nodes[shardIndex] as string;
     const peer = ctx.peers.get(node);
     if (peer === undefined) return Promise.reject(new Error(`appliance ${node} is not in the config`));
-    return ctx.shards.fetchShard(
-      peer,
-      { versionId: stored.versionId, chunkIndex: stored.chunkIndex, shardIndex },
-      { firstSegment, segmentCount },
-      {
-        timeoutMs: timeoutFor(ctx.readTimeoutMs, segmentCount * segmentSize, ctx.minBytesPerMs),
-        // One buffer per request instead of one per segment; the response holds views of it.
-        into: Buffer.allocUnsafe(segmentCount * segmentSize),
-      },
-    );
+    const into = receive.take(segmentCount * segmentSize);
+    return ctx.shards
+      .fetchShard(
+        peer,
+        { versionId: stored.versionId, chunkIndex: stored.chunkIndex, shardIndex },
+        { firstSegment, segmentCount },
+        {
+          timeoutMs: timeoutFor(ctx.readTimeoutMs, segmentCount * segmentSize, ctx.minBytesPerMs),
+          // One buffer per request instead of one per segment; the response holds views of it.
+          into,
+        },
+      )
+      .then((fetched) => {
+        filled.push(into);
+        return fetched;
+      });
+  };
+  const gather = (slices: Buffer[]): Buffer => {
+    const window = Buffer.concat(slices);
+    for (const buffer of filled.splice(0)) receive.give(buffer);
+    return window;
   };
   const unavailable = new Set<number>(knownUnreadable);
   let corrupt = false;
@@ -161,10 +200,12 @@ async function readChunk(
         (r as PromiseFulfilledResult<FetchedShard>).value,
       ),
     );
-    return sliceChunk(plan, (j, s) => {
-      const got = byShard.get(j) as FetchedShard;
-      return got.segments[s - got.firstSegment] as Buffer;
-    });
+    return gather(
+      sliceChunk(plan, (j, s) => {
+        const got = byShard.get(j) as FetchedShard;
+        return got.segments[s - got.firstSegment] as Buffer;
+      }),
+    );
   }
   // Degraded: whole stripes from k readable shards, parity included, then rebuild.
   const firstStripe = plan.firstStripe;
@@ -211,5 +252,5 @@ async function readChunk(
       });
     }),
   );
-  return sliceChunk(plan, (j, s) => rebuilt[s - firstStripe]?.dataSegments[j] as Buffer);
+  return gather(sliceChunk(plan, (j, s) => rebuilt[s - firstStripe]?.dataSegments[j] as Buffer));
 }

@@ -8,7 +8,10 @@
 // default all; small-lean = the same 4 KiB PUT/GET from test/bench/lean-s3-client.ts instead of the SDK),
 // BENCH_DIST_WARMUP (200 small PUT+GETs before the small phases, not measured),
 // BENCH_DIST_PROFILE_DIR (gateway runs with --cpu-prof into that directory),
-// BENCH_DIST_GATEWAY_OPTIONS (JSON of DistributedBackendOptions for the gateway, for A/B runs).
+// BENCH_DIST_GATEWAY_OPTIONS (JSON of DistributedBackendOptions for the gateway, for A/B runs),
+// BENCH_DIST_GATEWAY_NODE_ARGS (extra node/V8 flags for the gateway, space-separated, e.g. --trace-gc),
+// BENCH_DIST_LARGE_WARMUP_MB (0: an unmeasured PUT+GET of that size before the large phases, JIT warm-up),
+// BENCH_DIST_LARGE_REPEAT (1: how many times the large PUT+GET pair runs and prints).
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -67,11 +70,14 @@ export async function runDistributedBench(
   const phases = new Set((process.env.BENCH_DIST_PHASES ?? 'small,small-lean,large,rss,degraded').split(','));
   const warmup = Number(process.env.BENCH_DIST_WARMUP ?? 200);
   const profileDir = process.env.BENCH_DIST_PROFILE_DIR;
+  // Extra node/V8 flags for the gateway only (e.g. --trace-gc); its stdout then goes to our stderr.
+  const gatewayNodeArgs = (process.env.BENCH_DIST_GATEWAY_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
   const cluster = await startCluster(3);
   const child = spawn(
     process.execPath,
     [
       ...(profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profileDir]),
+      ...gatewayNodeArgs,
       '--import',
       'tsx',
       join(ROOT, 'test/integration/distributed/gateway-child.ts'),
@@ -87,6 +93,7 @@ export async function runDistributedBench(
     const url = await new Promise<string>((done, fail) => {
       let out = '';
       child.stdout.on('data', (d: Buffer) => {
+        if (gatewayNodeArgs.length > 0) process.stderr.write(d);
         out += d.toString();
         const m = /LISTENING (\S+)/.exec(out);
         if (m) done(m[1] as string);
@@ -201,7 +208,17 @@ export async function runDistributedBench(
     const size = largeMb * MiB;
     const md5 = (await md5Of(seededStream(5, size))).md5;
     let healthy = 0;
-    if (phases.has('large') || phases.has('degraded')) {
+    const largeWarmupMb = Number(process.env.BENCH_DIST_LARGE_WARMUP_MB ?? 0);
+    if ((phases.has('large') || phases.has('degraded')) && largeWarmupMb > 0) {
+      // Not measured: the gateway's large-object code compiled (JIT) as in a long-running server.
+      const warmSize = largeWarmupMb * MiB;
+      const warmMd5 = (await md5Of(seededStream(6, warmSize))).md5;
+      await putLarge('large-warmup', 6, warmSize);
+      await getLarge('large-warmup', warmSize, warmMd5);
+    }
+    // BENCH_DIST_LARGE_REPEAT > 1 prints each pair of figures that many times (A/B runs on a noisy machine).
+    const largeRepeat = Math.max(1, Number(process.env.BENCH_DIST_LARGE_REPEAT ?? 1));
+    for (let r = 0; r < largeRepeat && (phases.has('large') || phases.has('degraded')); r++) {
       await phase(`dist_put_${largeMb}MiB`, 1, size / 1e6, 'MB/s', () =>
         putLarge('large', 5, size).then(() => undefined),
       );
