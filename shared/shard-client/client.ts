@@ -64,17 +64,18 @@ export interface FetchRange {
 
 export interface FetchOptions extends RequestOptions {
   /**
-   * Copy the fetched segments into this buffer (from offset 0, in order) instead of allocating one buffer per
-   * segment; the returned segments are then subarrays of it. Used only when it can hold the whole range
-   * (`totalLength`); otherwise segments are allocated as usual. The caller must not touch it until the fetch
-   * settles. Lets a caller reuse (pool) its receive memory.
+   * Receive the fetched segments into this buffer (from offset 0, in order); the returned segments are then
+   * subarrays of it. Used only when it can hold the whole range (`totalLength`); otherwise (and without
+   * `into`) the shard is received into one fresh buffer of its own. The transport writes into it directly
+   * as bytes arrive, so the caller must not touch it until the fetch settles; once it has settled (resolved
+   * or rejected) nothing writes into it any more. Lets a caller reuse (pool) its receive memory.
    */
   into?: Buffer;
 }
 
 export interface FetchedShard {
   firstSegment: number;
-  /** Verified logical bytes of each segment, in order. */
+  /** Verified logical bytes of each segment, in order: subarrays of one buffer (`into`, or a fresh one). */
   segments: Buffer[];
   totalLength: number;
 }

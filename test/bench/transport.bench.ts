@@ -7,12 +7,17 @@
  *   TRANSPORT_BENCH_MIB   data per run for TLS (default 256)
  *   TRANSPORT_BENCH_QUIC_MIB   data per run for QUIC (default 16: the library carries ~1 MB/s)
  *   TRANSPORT_BENCH_KINDS  comma list (default tls,quic)
- *   TRANSPORT_BENCH_OPS    comma list of put, fetch, fetch_into (default all three; fetch_into = fetchShard
- *                          into a reused 8 MiB buffer per stream; fetch_fresh_into, not by default: into a
- *                          freshly allocated buffer per request, as the gateway's GET does);
+ *   TRANSPORT_BENCH_OPS    comma list of put, fetch, fetch_into (default all three; fetch = fetchShard without
+ *                          `into`: the client receives each shard into a fresh buffer of its own; fetch_into =
+ *                          into a reused 8 MiB buffer per stream, as the gateway's GET does with its pooled
+ *                          receive buffers; fetch_fresh_into, not by default: into a freshly allocated buffer
+ *                          per request);
  *                          TRANSPORT_BENCH_STREAMS  (default 1,8)
  *   TRANSPORT_BENCH_BASELINE=0  skip the bare TLS socket baseline
  *   TRANSPORT_BENCH_RAISE_UDP=0  do not raise net.core.rmem_max/wmem_max (done only when root)
+ *   TRANSPORT_BENCH_SERVER_NODE_ARGS / TRANSPORT_BENCH_CLIENT_NODE_ARGS  extra node flags for the server process /
+ *                          the client (the bench re-runs itself with them), e.g. '--cpu-prof --cpu-prof-dir=/tmp/p'
+ *   PREDASTORE_DIRECT_READ=0  receive through 'data' events instead of reading into the parser's buffers
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -244,8 +249,26 @@ function raiseUdpBuffers(): void {
   }
 }
 
+/** With TRANSPORT_BENCH_CLIENT_NODE_ARGS, runs this bench again in a child with those node flags; true if it did. */
+async function rerunWithClientArgs(): Promise<boolean> {
+  const extra = (process.env.TRANSPORT_BENCH_CLIENT_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+  if (extra.length === 0 || process.env.TRANSPORT_BENCH_CHILD === '1') return false;
+  const child = spawn(
+    process.execPath,
+    [...extra, '--import', 'tsx', import.meta.filename, ...process.argv.slice(2)],
+    {
+      stdio: 'inherit',
+      env: { ...process.env, TRANSPORT_BENCH_CHILD: '1' },
+    },
+  );
+  const [code] = (await once(child, 'exit')) as [number | null];
+  process.exitCode = code ?? 1;
+  return true;
+}
+
 async function main(): Promise<void> {
   const [mode, kind, dir] = process.argv.slice(2);
+  if (mode === undefined && (await rerunWithClientArgs())) return;
   if (mode === 'serve') {
     process.once('SIGTERM', () => process.exit(0));
     return serve(kind as TransportKind, dir as string);
