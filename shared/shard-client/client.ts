@@ -107,6 +107,8 @@ export interface ShardPutStream {
 }
 
 const TIMEOUT = Symbol('timeout');
+/** Largest fetch received into one fresh buffer allocated from the response header (an appliance's shard limit). */
+const MAX_FRESH_FETCH_BYTES = 64 << 20;
 
 export class ShardClient {
   private readonly pool: ConnectionPool;
@@ -274,10 +276,9 @@ export class ShardClient {
       const response = decodeResponse(frame.payload);
       if (response.status !== Status.OK || response.body.op !== Op.FETCH_SHARD) return;
       const length = response.body.totalLength;
-      destination =
-        options.into !== undefined && length <= options.into.byteLength
-          ? options.into
-          : Buffer.allocUnsafe(length);
+      if (options.into !== undefined && length <= options.into.byteLength) destination = options.into;
+      else if (length <= MAX_FRESH_FETCH_BYTES) destination = Buffer.allocUnsafe(length);
+      else return; // an implausible announcement allocates nothing up front; segments get buffers as they come
       framed.receiveSegmentsInto(destination);
     };
     return this.run(
