@@ -77,7 +77,11 @@ export function canonicalQuery(
   return encoded.map(([n, v]) => `${n}=${v}`).join('&');
 }
 
+/** Whitespace that normalisation would change: at either end, two in a row, or any but a plain space. */
+const NON_CANONICAL_SPACE = /^\s|\s$|\s\s|[^\S ]/;
+
 function normaliseHeaderValue(value: string): string {
+  if (!NON_CANONICAL_SPACE.test(value)) return value;
   return value.trim().replace(/\s+/g, ' ');
 }
 

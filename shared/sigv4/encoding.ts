@@ -6,26 +6,33 @@ for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-
 const HEX = '0123456789ABCDEF';
 const SLASH = 0x2f;
 
+function ascii(bytes: Uint8Array, from: number, to: number): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset + from, to - from).toString('latin1');
+}
+
 /** SigV4 URI-encode of raw bytes (or a string, taken as UTF-8). `keepSlash` leaves '/' as is (paths). */
 export function uriEncodeBytes(bytes: Uint8Array, keepSlash = false): string {
-  const ascii = (from: number, to: number): string =>
-    Buffer.from(bytes.buffer, bytes.byteOffset + from, to - from).toString('latin1');
   let out = '';
   let runStart = 0;
   for (let i = 0; i < bytes.length; i++) {
     const b = bytes[i]!;
     if (UNRESERVED[b] === 1 || (keepSlash && b === SLASH)) continue;
-    if (i > runStart) out += ascii(runStart, i);
+    if (i > runStart) out += ascii(bytes, runStart, i);
     out += '%' + HEX[b >> 4]! + HEX[b & 15]!;
     runStart = i + 1;
   }
-  if (runStart === 0) return ascii(0, bytes.length);
-  if (runStart < bytes.length) out += ascii(runStart, bytes.length);
+  if (runStart === 0) return ascii(bytes, 0, bytes.length);
+  if (runStart < bytes.length) out += ascii(bytes, runStart, bytes.length);
   return out;
 }
 
+/** Strings that URI-encode to themselves (only unreserved characters), with and without '/' kept. */
+const SELF_ENCODED = /^[A-Za-z0-9\-_.~]*$/;
+const SELF_ENCODED_PATH = /^[A-Za-z0-9\-_.~/]*$/;
+
 /** SigV4 URI-encode of a string (UTF-8). */
 export function uriEncode(value: string, keepSlash = false): string {
+  if ((keepSlash ? SELF_ENCODED_PATH : SELF_ENCODED).test(value)) return value;
   return uriEncodeBytes(Buffer.from(value, 'utf8'), keepSlash);
 }
 

@@ -217,14 +217,17 @@ function checkSignature(c: SignatureCheck): { signature: string; key: Buffer; sc
   return { signature: expected, key, scope };
 }
 
+/** The error of a malformed Authorization header (a module function: no closure per request). */
+function malformed(why: string): S3AuthError {
+  return new S3AuthError('AuthorizationHeaderMalformed', `The authorization header is malformed; ${why}`);
+}
+
 /** Parses `AWS4-HMAC-SHA256 Credential=…, SignedHeaders=…, Signature=…`. */
 export function parseAuthorizationHeader(value: string): {
   credential: string;
   signedHeaders: string[];
   signature: string;
 } {
-  const malformed = (why: string): S3AuthError =>
-    new S3AuthError('AuthorizationHeaderMalformed', `The authorization header is malformed; ${why}`);
   const trimmed = value.trim();
   if (!trimmed.startsWith(`${ALGORITHM} `)) {
     if (trimmed.startsWith('AWS ') || trimmed.startsWith('AWS4-ECDSA-P256-SHA256')) {
@@ -278,8 +281,6 @@ export function verifyHeaderAuth(
   const values = canonicalHeaderValues(req.headers);
   const authorization = values.get('authorization');
   if (authorization === undefined) throw new S3AuthError('AccessDenied', 'Missing Authorization header.');
-  const malformed = (why: string): S3AuthError =>
-    new S3AuthError('AuthorizationHeaderMalformed', `The authorization header is malformed; ${why}`);
   const auth = parseAuthorizationHeader(authorization);
   const cred = parseCredential(auth.credential, malformed);
   checkScope(cred, options, malformed);

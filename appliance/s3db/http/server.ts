@@ -15,6 +15,7 @@ import { WRITE_OPS, parseRoute, parseSessionTag } from './routes.ts';
 import type { ApiRoute } from './routes.ts';
 
 export const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
+const VERIFY_OPTIONS = { service: 's3db' } as const;
 export const LEADER_HEADER = 'x-s3db-leader';
 export const FORWARDED_HEADER = 'x-s3db-forwarded';
 
@@ -112,6 +113,8 @@ function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
 export class ApiServer {
   private readonly server: https.Server;
   private readonly agent = new https.Agent({ keepAlive: true, maxSockets: 512 });
+  private readonly secretOf = (id: string): string | undefined =>
+    id === this.opts.credentials.accessKeyId ? this.opts.credentials.secretAccessKey : undefined;
 
   constructor(private readonly opts: ApiServerOptions) {
     this.server = https.createServer(
@@ -196,11 +199,10 @@ export class ApiServer {
     rawQuery: string,
     body: Buffer,
   ): void {
-    const { accessKeyId, secretAccessKey } = this.opts.credentials;
     const verified = verifyHeaderAuth(
       { method, rawPath, query: rawQuery, headers: req.headers },
-      (id) => (id === accessKeyId ? secretAccessKey : undefined),
-      { service: 's3db' },
+      this.secretOf,
+      VERIFY_OPTIONS,
     );
     const mode = payloadModeOf(verified.payloadHash);
     if (mode === 'sha256') {
