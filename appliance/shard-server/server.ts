@@ -330,6 +330,7 @@ export async function startShardServer(options: ShardServerOptions): Promise<Sha
     if (body.segmentCount === 0)
       throw new RequestFailure(Status.BAD_REQUEST, 'a shard needs at least one segment');
     // Reserve the memory first: until it is available, nothing is read and the sender is held back.
+    const untilDeadline = deadlineRace(signal);
     const reserved = Math.max(body.totalBytes, 1);
     await putMemory.acquire(reserved, signal);
     // Segments are copied out of the transport's chunks into one pooled buffer as they arrive; the buffer (and
@@ -343,7 +344,7 @@ export async function startShardServer(options: ShardServerOptions): Promise<Sha
       let received = 0;
       let crc = 0;
       for (;;) {
-        const frame: StreamFrame | null = await abortable(framed.nextFrame(), signal);
+        const frame: StreamFrame | null = await untilDeadline(framed.nextFrame());
         if (frame === null) throw new ProtocolError('PUT body ended before its END frame', true);
         if (frame.type === FrameType.SEGMENT) {
           if (frame.index !== segments.length) {
@@ -410,6 +411,7 @@ export async function startShardServer(options: ShardServerOptions): Promise<Sha
     signal: AbortSignal,
     answer: (bytes: Buffer) => Promise<void>,
   ): Promise<void> {
+    const untilDeadline = deadlineRace(signal);
     const d = await abortable(store.stat(body.key), signal);
     const total = d.segmentLengths.length;
     const first = body.firstSegment;
@@ -448,7 +450,7 @@ export async function startShardServer(options: ShardServerOptions): Promise<Sha
       for (const data of batch) {
         const segCrc = crc32c(data);
         crc = crc32cCombine(crc, segCrc, data.byteLength);
-        await abortable(framed.writeSegment(index, segCrc, data), signal);
+        await untilDeadline(framed.writeSegment(index, segCrc, data));
         index++;
       }
       if (index >= end) break;
@@ -498,6 +500,25 @@ function describe(key: WireShardKey, d: { rsData: number; rsParity: number; segm
     rsParity: d.rsParity,
     segmentCount: d.segmentLengths.length,
     length: d.segmentLengths.reduce((a, b) => a + b, 0),
+  };
+}
+
+/**
+ * `abortable` for the many small steps of one request (a frame read or a segment write each): one abort
+ * listener per request instead of one added and removed per step.
+ */
+function deadlineRace(signal: AbortSignal): <T>(p: Promise<T>) => Promise<T> {
+  let rejectAborted!: (reason: unknown) => void;
+  const aborted = new Promise<never>((_, reject) => (rejectAborted = reject));
+  aborted.catch(() => undefined);
+  if (signal.aborted) rejectAborted(signal.reason);
+  else signal.addEventListener('abort', () => rejectAborted(signal.reason), { once: true });
+  return <T>(p: Promise<T>): Promise<T> => {
+    if (signal.aborted) {
+      p.catch(() => undefined);
+      return Promise.reject(signal.reason as Error);
+    }
+    return Promise.race([p, aborted]);
   };
 }
 
