@@ -4,9 +4,10 @@
 // BENCH_ETCD=1 (default when etcd is installed or installable with apt) the same load runs against a 3-node
 // etcd 3.4 cluster (v3 JSON gateway over plain HTTP; gets: linearizable and serializable ranges) side by side.
 // Run: npm run bench:s3db   (BENCH_SECONDS=N per level, default 5; BENCH_LEVELS, BENCH_READ_LEVELS;
-// BENCH_ONLY=s3db|etcd; BENCH_WARMUP_S / BENCH_WARMUP_PUTS: unmeasured c16 puts first, both systems). Each level
-// also prints the CPU per operation of the three server processes together (`server_cpu`, from /proc) and of
-// the load generator (`client_cpu`): unlike ops/s, these hardly depend on what else runs on the machine.
+// BENCH_ONLY=s3db|etcd; BENCH_WARMUP_S / BENCH_WARMUP_PUTS: unmeasured c16 puts first, both systems; the two
+// clusters run side by side and each level runs on s3db, then on etcd right after). Each level also prints
+// the CPU per operation of the three server processes together (`server_cpu`, from /proc) and of the load
+// generator (`client_cpu`): unlike ops/s, these hardly depend on what else runs on the machine.
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -55,25 +56,37 @@ function processCpuMs(pid: number | undefined): number {
   }
 }
 
-/** Server processes of the system under test, for CPU per operation (machine-load-independent figures). */
-let serverPids: () => (number | undefined)[] = () => [];
+/** One system under test: its server processes (for CPU per operation) and its operations. */
+interface System {
+  label: 's3db' | 'etcd';
+  pids: () => (number | undefined)[];
+  put: (key: string) => Promise<void>;
+  /** Writes the READ_KEYS keys the read levels read. */
+  prepareReads: () => Promise<void>;
+  /** Reads key number `n % READ_KEYS` (linearizable, or stale / serializable). */
+  get: (n: number, stale: boolean) => Promise<void>;
+  close: () => Promise<void>;
+}
 
 async function runLoad(
-  label: string,
+  sys: System,
   concurrency: number,
-  put: (key: string) => Promise<void>,
-  op = 'put256',
+  op: string,
+  call: (key: string) => Promise<void>,
 ): Promise<void> {
+  const label = sys.label;
   const latencies: number[] = [];
   let n = 0;
   let errors = 0;
   // Warm-up: one connection per worker (TLS handshakes) and JIT, outside the measured window.
   for (let round = 0; round < 3; round++) {
     await Promise.all(
-      Array.from({ length: concurrency }, (_, w) => put(`warm-${concurrency}-${round}-${w}`).catch(() => {})),
+      Array.from({ length: concurrency }, (_, w) =>
+        call(`warm-${concurrency}-${round}-${w}`).catch(() => {}),
+      ),
     );
   }
-  const pids = serverPids();
+  const pids = sys.pids();
   const serverBefore = pids.map(processCpuMs);
   const clientBefore = process.cpuUsage();
   const end = performance.now() + SECONDS * 1000;
@@ -83,7 +96,7 @@ async function runLoad(
       for (let i = 0; performance.now() < end; i++) {
         const t = performance.now();
         try {
-          await put(`c${concurrency}-w${w}-${i}`);
+          await call(`c${concurrency}-w${w}-${i}`);
           latencies.push(performance.now() - t);
           n++;
         } catch {
@@ -112,7 +125,7 @@ async function runLoad(
 }
 
 /** Unmeasured puts at concurrency 16 (see WARMUP_SECONDS). */
-async function warmUp(label: string, put: (key: string) => Promise<void>): Promise<void> {
+async function warmUp(sys: System): Promise<void> {
   if (WARMUP_SECONDS <= 0 && WARMUP_PUTS <= 0) return;
   const start = performance.now();
   const minEnd = start + WARMUP_SECONDS * 1000;
@@ -125,72 +138,69 @@ async function warmUp(label: string, put: (key: string) => Promise<void>): Promi
   await Promise.all(
     Array.from({ length: 16 }, async (_, w) => {
       for (let i = 0; more(); i++) {
-        await put(`warmup-w${w}-${i}`).catch(() => {});
+        await sys.put(`warmup-w${w}-${i}`).catch(() => {});
         n++;
       }
     }),
   );
-  bench(`${label}.warmup_puts`, n, 'count');
-  bench(`${label}.warmup_seconds`, ((performance.now() - start) / 1000).toFixed(1), 's');
+  bench(`${sys.label}.warmup_puts`, n, 'count');
+  bench(`${sys.label}.warmup_seconds`, ((performance.now() - start) / 1000).toFixed(1), 's');
 }
 
-async function benchS3db(): Promise<void> {
+async function openS3db(): Promise<System & { failover: () => Promise<void> }> {
   const cluster = await ProcessCluster.create(process.pid, [1, 2, 3]);
   try {
     await Promise.all([1, 2, 3].map((id) => cluster.start(id)));
     await cluster.leaderId();
-    const client = cluster.client([1, 2, 3], { maxSockets: 512 });
-    serverPids = () => [1, 2, 3].map((id) => cluster.procs.get(id)?.pid);
-    await warmUp('s3db', async (key) => {
-      await client.put('bench', key, VALUE);
-    });
-    for (const c of LEVELS) {
-      await runLoad('s3db', c, async (key) => {
-        await client.put('bench', key, VALUE);
-      });
-    }
-    for (let i = 0; i < READ_KEYS; i++) await client.put('read', `r${i}`, VALUE);
-    for (const stale of [false, true]) {
-      for (const c of READ_LEVELS) {
-        let next = 0;
-        await runLoad(
-          's3db',
-          c,
-          async () => {
-            const v = await client.get('read', `r${next++ % READ_KEYS}`, { stale });
-            if (!v) throw new Error('missing key');
-          },
-          stale ? 'get256stale' : 'get256',
-        );
-      }
-    }
-    // Failover: kill -9 the leader while one writer keeps writing; time to the first write accepted after it.
-    const leader = await cluster.leaderId();
-    let stop = false;
-    let killedAt = 0;
-    let firstAfter = 0;
-    const writer = (async () => {
-      for (let i = 0; !stop; i++) {
-        const t = Date.now();
-        try {
-          await client.put('failover', `k${i}`, VALUE);
-          if (killedAt && t >= killedAt && !firstAfter) firstAfter = Date.now();
-        } catch {
-          // retried by the next iteration
-        }
-      }
-    })();
-    await new Promise((r) => setTimeout(r, 500));
-    killedAt = Date.now();
-    await cluster.kill(leader);
-    while (!firstAfter && Date.now() - killedAt < 30_000) await new Promise((r) => setTimeout(r, 5));
-    stop = true;
-    await writer;
-    bench('s3db.failover.first_write_after_leader_kill', firstAfter ? firstAfter - killedAt : 'none', 'ms');
-    client.close();
-  } finally {
+  } catch (err) {
     await cluster.destroy();
+    throw err;
   }
+  const client = cluster.client([1, 2, 3], { maxSockets: 512 });
+  const put = async (key: string): Promise<void> => {
+    await client.put('bench', key, VALUE);
+  };
+  return {
+    label: 's3db',
+    pids: () => [1, 2, 3].map((id) => cluster.procs.get(id)?.pid),
+    put,
+    prepareReads: async () => {
+      for (let i = 0; i < READ_KEYS; i++) await client.put('read', `r${i}`, VALUE);
+    },
+    get: async (n, stale) => {
+      const v = await client.get('read', `r${n % READ_KEYS}`, { stale });
+      if (!v) throw new Error('missing key');
+    },
+    // Failover: kill -9 the leader while one writer keeps writing; time to the first write accepted after it.
+    failover: async () => {
+      const leader = await cluster.leaderId();
+      let stop = false;
+      let killedAt = 0;
+      let firstAfter = 0;
+      const writer = (async () => {
+        for (let i = 0; !stop; i++) {
+          const t = Date.now();
+          try {
+            await client.put('failover', `k${i}`, VALUE);
+            if (killedAt && t >= killedAt && !firstAfter) firstAfter = Date.now();
+          } catch {
+            // retried by the next iteration
+          }
+        }
+      })();
+      await new Promise((r) => setTimeout(r, 500));
+      killedAt = Date.now();
+      await cluster.kill(leader);
+      while (!firstAfter && Date.now() - killedAt < 30_000) await new Promise((r) => setTimeout(r, 5));
+      stop = true;
+      await writer;
+      bench('s3db.failover.first_write_after_leader_kill', firstAfter ? firstAfter - killedAt : 'none', 'ms');
+    },
+    close: async () => {
+      client.close();
+      await cluster.destroy();
+    },
+  };
 }
 
 function haveEtcd(): boolean {
@@ -205,7 +215,7 @@ function haveEtcd(): boolean {
   return r.status === 0 && spawnSync('etcd', ['--version']).status === 0;
 }
 
-async function benchEtcd(): Promise<void> {
+async function openEtcd(): Promise<System> {
   const dir = await mkdtemp(join(tmpdir(), 'etcd-bench-'));
   const base = 34900 + (process.pid % 10) * 6;
   const names = ['e1', 'e2', 'e3'];
@@ -238,8 +248,12 @@ async function benchEtcd(): Promise<void> {
       { stdio: 'ignore' },
     ),
   );
-  serverPids = () => procs.map((p) => p.pid);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 512 });
+  const close = async (): Promise<void> => {
+    agent.destroy();
+    for (const p of procs) p.kill('SIGKILL');
+    await rm(dir, { recursive: true, force: true });
+  };
   const post = (i: number, path: string, body: unknown, check?: (json: string) => boolean): Promise<number> =>
     new Promise((resolve, reject) => {
       const data = Buffer.from(JSON.stringify(body));
@@ -262,59 +276,72 @@ async function benchEtcd(): Promise<void> {
       req.on('error', reject);
       req.end(data);
     });
-  try {
-    for (let i = 0; i < 200; i++) {
-      try {
-        if ((await post(0, '/v3/kv/put', { key: Buffer.from('ping').toString('base64'), value: '' })) === 200)
-          break;
-      } catch {
-        // not up yet
-      }
-      await new Promise((r) => setTimeout(r, 100));
+  let up = false;
+  for (let i = 0; i < 200 && !up; i++) {
+    try {
+      up = (await post(0, '/v3/kv/put', { key: Buffer.from('ping').toString('base64'), value: '' })) === 200;
+    } catch {
+      // not up yet
     }
-    const value = Buffer.from(VALUE).toString('base64');
-    let next = 0;
-    const etcdPut = async (key: string): Promise<void> => {
-      const status = await post(next++ % 3, '/v3/kv/put', {
-        key: Buffer.from(key).toString('base64'),
-        value,
-      });
-      if (status !== 200) throw new Error(`etcd ${status}`);
-    };
-    await warmUp('etcd', etcdPut);
-    for (const c of LEVELS) await runLoad('etcd', c, etcdPut);
-    for (let i = 0; i < READ_KEYS; i++) {
-      await post(0, '/v3/kv/put', { key: Buffer.from(`r${i}`).toString('base64'), value });
-    }
-    for (const serializable of [false, true]) {
-      for (const c of READ_LEVELS) {
-        let next = 0;
-        await runLoad(
-          'etcd',
-          c,
-          async () => {
-            const n = next++;
-            const status = await post(
-              n % 3,
-              '/v3/kv/range',
-              { key: Buffer.from(`r${n % READ_KEYS}`).toString('base64'), serializable },
-              (json) => json.includes('"kvs"'),
-            );
-            if (status !== 200) throw new Error(`etcd ${status}`);
-          },
-          serializable ? 'get256stale' : 'get256',
-        );
-      }
-    }
-  } finally {
-    agent.destroy();
-    for (const p of procs) p.kill('SIGKILL');
-    await rm(dir, { recursive: true, force: true });
+    if (!up) await new Promise((r) => setTimeout(r, 100));
   }
+  if (!up) {
+    await close();
+    throw new Error('etcd did not start');
+  }
+  const value = Buffer.from(VALUE).toString('base64');
+  let next = 0;
+  const put = async (key: string): Promise<void> => {
+    const status = await post(next++ % 3, '/v3/kv/put', { key: Buffer.from(key).toString('base64'), value });
+    if (status !== 200) throw new Error(`etcd ${status}`);
+  };
+  return {
+    label: 'etcd',
+    pids: () => procs.map((p) => p.pid),
+    put,
+    prepareReads: async () => {
+      for (let i = 0; i < READ_KEYS; i++) {
+        await post(0, '/v3/kv/put', { key: Buffer.from(`r${i}`).toString('base64'), value });
+      }
+    },
+    get: async (n, serializable) => {
+      const status = await post(
+        n % 3,
+        '/v3/kv/range',
+        { key: Buffer.from(`r${n % READ_KEYS}`).toString('base64'), serializable },
+        (json) => json.includes('"kvs"'),
+      );
+      if (status !== 200) throw new Error(`etcd ${status}`);
+    },
+    close,
+  };
 }
 
+// Both clusters run side by side and every level is measured on s3db and then on etcd right after, so both
+// see the same machine load (on a shared machine the load drifts within minutes).
 console.log(`# s3db bench ${new Date().toISOString()}, ${SECONDS}s per level`);
-if (ONLY !== 'etcd') await benchS3db();
-if (ONLY === 's3db') console.log('# etcd skipped (BENCH_ONLY=s3db)');
-else if (process.env['BENCH_ETCD'] !== '0' && haveEtcd()) await benchEtcd();
-else console.log('# etcd not available: side-by-side figures skipped');
+const systems: System[] = [];
+let s3db: Awaited<ReturnType<typeof openS3db>> | undefined;
+try {
+  if (ONLY !== 'etcd') {
+    s3db = await openS3db();
+    systems.push(s3db);
+  }
+  if (ONLY === 's3db') console.log('# etcd skipped (BENCH_ONLY=s3db)');
+  else if (process.env['BENCH_ETCD'] !== '0' && haveEtcd()) systems.push(await openEtcd());
+  else console.log('# etcd not available: side-by-side figures skipped');
+  for (const sys of systems) await warmUp(sys);
+  for (const c of LEVELS) for (const sys of systems) await runLoad(sys, c, 'put256', sys.put);
+  for (const sys of systems) await sys.prepareReads();
+  for (const stale of [false, true]) {
+    for (const c of READ_LEVELS) {
+      for (const sys of systems) {
+        let next = 0;
+        await runLoad(sys, c, stale ? 'get256stale' : 'get256', () => sys.get(next++, stale));
+      }
+    }
+  }
+  if (s3db) await s3db.failover();
+} finally {
+  for (const sys of systems) await sys.close();
+}
