@@ -5,13 +5,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import tls from 'node:tls';
 import { startShardServer } from '../../../appliance/shard-server/server.ts';
 import { BufferPool } from '../../../appliance/shard-server/buffer-pool.ts';
 import type { SegmentBytes } from '../../../appliance/shard-server/backend.ts';
 import { createTransport } from '../../../shared/transport/factory.ts';
 import { FramedStream } from '../../../shared/transport/framed-stream.ts';
 import { muxReceiveStats } from '../../../shared/transport/mux-session.ts';
-import { ShardClient, ShardCorruptError, type ShardPeer } from '../../../shared/shard-client/index.ts';
+import { MuxFrameType, muxHeader } from '../../../shared/transport/mux-codec.ts';
+import {
+  ShardClient,
+  ShardCorruptError,
+  ShardTimeoutError,
+  type ShardPeer,
+} from '../../../shared/shard-client/index.ts';
 import { crc32c } from '../../../shared/checksum/index.ts';
 import {
   FrameType,
@@ -20,7 +27,9 @@ import {
   Status,
   decodeResponse,
   encodeRequest,
+  encodeResponse,
   encodeSegment,
+  encodeSegmentHeader,
 } from '../../../shared/protocol/index.ts';
 import { MemoryBackend } from './memory-backend.ts';
 import { useTestIdentities } from './identities.ts';
@@ -205,5 +214,69 @@ test('failed and aborted PUTs give their buffer back exactly once, and it is not
   } finally {
     await client.close();
     await server.close();
+  }
+});
+
+test('a fetch that gives up mid-segment never writes into its `into` buffer afterwards', async () => {
+  // A hand-written appliance: answers the FETCH, sends part of one mux DATA frame holding a 64 KiB segment,
+  // and sends the rest only after the client's fetch has timed out and the test has refilled `into`.
+  // The client's socket read aimed at `into` at the time of the timeout must be redirected.
+  const data = randomBytes(64 * 1024);
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let restSent!: () => void;
+  const rest = new Promise<void>((resolve) => (restSent = resolve));
+  const server = tls.createServer(
+    {
+      key: ids.node.keyPem,
+      cert: ids.node.certPem,
+      ca: ids.node.caPem,
+      requestCert: true,
+      rejectUnauthorized: true,
+      minVersion: 'TLSv1.3',
+      ALPNProtocols: ['predastore-shard/1'],
+    },
+    (socket) => {
+      socket.on('error', () => undefined);
+      socket.once('data', () => {
+        const response = encodeResponse({
+          status: Status.OK,
+          body: { op: Op.FETCH_SHARD, totalLength: data.length, firstSegment: 0, segmentCount: 1 },
+        });
+        const segmentHeader = encodeSegmentHeader(0, crc32c(data), data.length);
+        socket.write(Buffer.concat([muxHeader(1, MuxFrameType.DATA, response.length), response]));
+        socket.write(muxHeader(1, MuxFrameType.DATA, segmentHeader.length + data.length));
+        socket.write(segmentHeader);
+        socket.write(data.subarray(0, 20_000));
+        void released.then(() => socket.write(data.subarray(20_000), () => restSent()));
+      });
+    },
+  );
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  const client = new ShardClient({ transport: await createTransport('tls'), tls: ids.gateway });
+  try {
+    const into = Buffer.alloc(data.length);
+    await assert.rejects(
+      client.fetchShard(
+        { host: '127.0.0.1', port, serverName: 'node-1.predastore.internal' },
+        key(1),
+        {},
+        { into, timeoutMs: 400 },
+      ),
+      ShardTimeoutError,
+    );
+    assert.deepEqual(into.subarray(0, 20_000), data.subarray(0, 20_000), 'the first bytes went straight in');
+    into.fill(7);
+    release();
+    await rest;
+    await new Promise((r) => setTimeout(r, 100));
+    assert.ok(
+      into.every((b) => b === 7),
+      'nothing written into `into` after the fetch settled',
+    );
+  } finally {
+    await client.close();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 });
