@@ -71,6 +71,10 @@ export interface SimStats {
   duplicatesAnswered: number;
   staleRefused: number;
   sessionsExpired: number;
+  /** Crashes after committed entries were applied while the Ready's own disk write had not landed. */
+  crashesAfterEarlyApply: number;
+  /** Restarts whose durable FSM was ahead of the stored commit (so the core started below the FSM). */
+  restartsWithFsmAhead: number;
 }
 
 const ROUNDS_PER_TICK = 10;
@@ -137,7 +141,7 @@ interface SimNode {
   lastRole: string;
   lastCommit: number;
   /** A Ready whose early appends are out and whose disk write is still under way (asynchronous persistence). */
-  pendingWrite?: { rd: Ready; at: number; sentEarly: Set<Message> };
+  pendingWrite?: { rd: Ready; at: number; sentEarly: Set<Message>; appliedEarly: boolean };
 }
 
 interface InFlight {
@@ -275,6 +279,8 @@ export class Simulation {
       duplicatesAnswered: 0,
       staleRefused: 0,
       sessionsExpired: 0,
+      crashesAfterEarlyApply: 0,
+      restartsWithFsmAhead: 0,
     };
     const peers = Array.from({ length: options.nodes }, (_, i) => i + 1);
     for (const id of peers) {
@@ -309,7 +315,12 @@ export class Simulation {
     } else if (this.rng.chance(0.5)) {
       n.fsm = emptyFsm();
     }
-    // Either the FSM survived (durable FSM, applied = its index) or it was rebuilt from the snapshot.
+    // Either the FSM survived (durable FSM) or it was rebuilt from the snapshot. A durable FSM may be ahead of
+    // the persisted log (committed entries applied while the Ready's own write was under way, then a crash):
+    // like the driver, the core starts at min(FSM index, stored commit) and the FSM skips what it already has.
+    const snapIndex = n.disk.snapshot?.metadata.index ?? 0;
+    const applied = Math.min(n.fsm.index, Math.max(n.disk.hardState.commit, snapIndex));
+    if (applied < n.fsm.index) this.stats.restartsWithFsmAhead++;
     n.raft = new RaftNode({
       id: n.id,
       peers,
@@ -327,7 +338,7 @@ export class Simulation {
         snapshot: n.disk.snapshot,
         entries: n.disk.entries.slice(),
       },
-      applied: n.fsm.index,
+      applied,
     });
     n.lastRole = 'follower';
     this.drain(n);
@@ -349,8 +360,14 @@ export class Simulation {
       // Like the real driver, a leader's appends often leave before its own disk write.
       const early = rd.earlyMessages.length > 0 && this.rng.chance(0.7);
       if (early) for (const m of rd.earlyMessages) this.send(m);
-      if (this.faultsOn && this.opts.crashes && this.rng.chance(0.0005)) {
-        // Crash before anything of this Ready reached disk (its early appends may already be out).
+      // Like the real driver, committed entries are often applied while this Ready's disk write is still under
+      // way (they are durable on a majority already); without a snapshot in the Ready only.
+      const applyEarly = rd.snapshot === undefined && rd.committedEntries.length > 0 && this.rng.chance(0.5);
+      if (applyEarly) this.applyCommitted(n, rd);
+      if (this.faultsOn && this.opts.crashes && this.rng.chance(applyEarly ? 0.01 : 0.0005)) {
+        // Crash before anything of this Ready reached disk (its early appends may already be out, its committed
+        // entries may already be in the durable FSM).
+        if (applyEarly) this.stats.crashesAfterEarlyApply++;
         this.crash(n);
         return;
       }
@@ -361,6 +378,7 @@ export class Simulation {
           rd,
           at: this.round + this.rng.int(1, 2 * ROUNDS_PER_TICK),
           sentEarly: new Set(rd.earlyMessages),
+          appliedEarly: applyEarly,
         };
         return;
       }
@@ -389,7 +407,10 @@ export class Simulation {
       const w = n.pendingWrite;
       if (w === undefined || n.raft === undefined || w.at > this.round) continue;
       if (this.faultsOn && this.opts.crashes && this.rng.chance(0.03)) {
-        this.crash(n); // the write never landed; the appends it sent early are out there
+        // The write never landed; the appends it sent early are out there (and its committed entries may
+        // already be applied).
+        if (w.appliedEarly) this.stats.crashesAfterEarlyApply++;
+        this.crash(n);
         continue;
       }
       n.pendingWrite = undefined;
@@ -460,8 +481,8 @@ export class Simulation {
     this.maxCommitSeen = Math.max(this.maxCommitSeen, status.commit);
     // c. messages (through the codec, as on the wire)
     for (const m of rd.messages) if (!sentEarly?.has(m)) this.send(m);
-    // d. apply
-    for (const e of rd.committedEntries) this.apply(n, e);
+    // d. apply (entries applied early are skipped: already in the FSM)
+    this.applyCommitted(n, rd);
     // e. reads
     for (const rs of rd.readStates) {
       const key = hex(rs.requestCtx);
@@ -485,6 +506,11 @@ export class Simulation {
       this.readsAwaitingApply.splice(i, 1);
       this.stats.readsServed++;
     }
+  }
+
+  private applyCommitted(n: SimNode, rd: Ready): void {
+    for (const e of rd.committedEntries) this.apply(n, e);
+    this.serveReads(n);
   }
 
   private apply(n: SimNode, e: Entry): void {

@@ -30,6 +30,10 @@ test('3-node clusters under drops, duplicates, delays, partitions, crashes, memb
   assert.ok(total(stats, 'sessionRetries') > 40 * 10, 'client retries proposed');
   assert.ok(total(stats, 'duplicatesAnswered') > 40 * 10, 'duplicates answered with the first result');
   assert.ok(total(stats, 'sessionsExpired') > 0, 'idle sessions expired by the replicated clock');
+  // Committed entries applied while the Ready's own write was under way, then a crash before it landed; and
+  // restarts whose durable FSM was ahead of the stored log commit.
+  assert.ok(total(stats, 'crashesAfterEarlyApply') > 10, 'crashes after an early apply');
+  assert.ok(total(stats, 'restartsWithFsmAhead') > 0, 'restarts with the FSM ahead of the stored commit');
 });
 
 test('5-node clusters under the same faults stay safe and live', () => {
