@@ -328,7 +328,8 @@ try {
     systems.push(s3db);
   }
   if (ONLY === 's3db') console.log('# etcd skipped (BENCH_ONLY=s3db)');
-  else if (process.env['BENCH_ETCD'] !== '0' && haveEtcd()) systems.push(await openEtcd());
+  else if (process.env['BENCH_ETCD'] === '0') console.log('# etcd skipped (BENCH_ETCD=0)');
+  else if (haveEtcd()) systems.push(await openEtcd());
   else console.log('# etcd not available: side-by-side figures skipped');
   for (const sys of systems) await warmUp(sys);
   for (const c of LEVELS) for (const sys of systems) await runLoad(sys, c, 'put256', sys.put);
