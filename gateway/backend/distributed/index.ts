@@ -53,6 +53,7 @@ import {
 import { listByScans } from './list-plan.ts';
 import { DistributedMultipart } from './multipart.ts';
 import { readObject } from './object-reader.ts';
+import { DEFAULT_HEAP_GROWING_PERCENT, tuneHeapGrowth } from './heap-tuning.ts';
 import type { ReadIssue } from './object-reader.ts';
 import { EMPTY_MD5, writeObject } from './object-writer.ts';
 import { DEFAULT_INLINE_MAX_BYTES, inlineBytes, readInline } from './inline.ts';
@@ -120,6 +121,11 @@ export interface DistributedBackendOptions {
   bucketCacheMs?: number;
   /** Wraps the clients the data path uses (metrics and request ids: shared/metrics instrument*). */
   instrument?: { shards?: (c: ShardClient) => ShardClient; db?: (c: S3dbClient) => S3dbClient };
+  /**
+   * V8 `--heap-growing-percent` set for the process (heap-tuning.ts, docs/perf.md "GC"). Default 400;
+   * 0 = V8's default. A flag given to node itself wins.
+   */
+  heapGrowingPercent?: number;
 }
 
 export interface DistributedBackend extends Backend {
@@ -157,6 +163,7 @@ export async function createDistributedBackend(
   options: DistributedBackendOptions = {},
 ): Promise<DistributedBackend> {
   if (config.nodes.length === 0) throw new Error('the distributed backend needs [[nodes]] in the config');
+  tuneHeapGrowth(options.heapGrowingPercent ?? DEFAULT_HEAP_GROWING_PERCENT);
   const tls = options.tls ?? (await gatewayTlsIdentity(config));
   const transport = options.transport ?? (await createTransport(config.transport.kind));
   const first = config.db[0];
