@@ -614,18 +614,27 @@ export class ShardStore {
 
     // Volumes created while placing records exist on disk now, whatever happens to this batch: the newest
     // becomes the active one, the others are sealed. Their handles close once this batch's writes are done.
+    // The volumes left behind are marked sealed only once this batch is over (success: with its volume infos;
+    // failure: after the cut-back): compaction takes sealed volumes, and must not scan one whose records of
+    // this batch are still being written and not yet indexed.
     const sealedHandles: FileHandle[] = [];
+    const leftBehind: number[] = [];
     const adoptCreatedVolumes = (): void => {
       const newest = created[created.length - 1];
       if (newest === undefined) return;
       for (const v of [this.active, ...created]) {
         if (v === null || v.id === newest.id) continue;
-        const known = this.volumes.get(v.id);
-        if (known !== undefined) known.state = 'sealed';
+        leftBehind.push(v.id);
         this.dirtyVolumes.add(v.id);
         sealedHandles.push(v.fh);
       }
       this.active = { id: newest.id, fh: newest.fh, tail: VOLUME_HEADER_BYTES };
+    };
+    const sealLeftBehind = (): void => {
+      for (const id of leftBehind) {
+        const known = this.volumes.get(id);
+        if (known !== undefined) known.state = 'sealed';
+      }
     };
     try {
       for (const job of batch) {
@@ -739,6 +748,7 @@ export class ShardStore {
       }
     } catch (err) {
       adoptCreatedVolumes();
+      sealLeftBehind();
       for (const fh of sealedHandles) await fh.close().catch(() => undefined);
       throw err;
     }
@@ -777,7 +787,11 @@ export class ShardStore {
         const headFailure = heads.find((r) => r.status === 'rejected');
         if (headFailure !== undefined) throw headFailure.reason;
       }
-      for (const id of this.dirtyVolumes) if (!infos.has(id)) infos.set(id, cloneInfo(this.volumes.get(id)!));
+      for (const id of this.dirtyVolumes) {
+        const known = this.volumes.get(id);
+        // A volume compacted away since it became dirty has no info left to write.
+        if (!infos.has(id) && known !== undefined) infos.set(id, cloneInfo(known));
+      }
       for (const v of infos.values())
         ops.push({ type: 'put', key: volumeKey(v.id), value: encodeVolumeInfo(v) });
       ops.push({ type: 'put', key: metaKey('seq'), value: encodeU64(seq) });
@@ -811,6 +825,7 @@ export class ShardStore {
         await write.fh.truncate(write.start).catch(() => undefined);
         if (this.active?.id === id) this.active.tail = this.volumes.get(id)?.committedBytes ?? write.start;
       }
+      sealLeftBehind();
       this.nextSeq = seq; // never reuse a sequence number that may have reached a disk
       throw toStoreIoError(err, 'committing shards');
     } finally {

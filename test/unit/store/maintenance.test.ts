@@ -290,3 +290,57 @@ test('compaction leaves a volume with a damaged record header alone (its shards 
     await dir.cleanup();
   }
 });
+
+test('compaction never takes a volume that a commit in flight is still writing into', async () => {
+  // A group commit places its first record at the end of the active volume and rolls over for the second.
+  // While that commit's index batch is still pending, a compaction looks for sealed volumes with garbage: the
+  // volume the commit is leaving must not be one of them yet (its new record is not indexed, and the scan
+  // would stop before it: the swap would then delete the only copy of an acknowledged shard).
+  const dir = await tempDir();
+  try {
+    const opts = { path: dir.path, volumeSizeBytes: 48 * 1024, compactionGarbageRatio: 0.1 };
+    let store = await ShardStore.open(opts);
+    const shards = new Map<ShardKey, Buffer>();
+    const put = async (key: ShardKey, seed: number): Promise<void> => {
+      const data = makeData(9_000, seed);
+      await store.put(key, meta, toSegments(data));
+      shards.set(key, data);
+    };
+    const overwritten = randomKey(1);
+    await put(overwritten, 1);
+    await put(overwritten, 2); // the first record becomes garbage: the volume qualifies for compaction
+    await put(randomKey(2), 3);
+    await put(randomKey(3), 4);
+
+    const index = (store as unknown as { db: { batch: (...args: unknown[]) => Promise<void> } }).db;
+    const batch = index.batch.bind(index);
+    let compaction: Promise<unknown> | null = null;
+    index.batch = async (...args: unknown[]): Promise<void> => {
+      if (compaction === null) {
+        compaction = store.compact();
+        for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+      }
+      await batch(...args);
+    };
+    const last = randomKey(4);
+    const rolledOver = randomKey(5);
+    await Promise.all([put(last, 5), put(rolledOver, 6)]);
+    index.batch = batch;
+    assert.ok(compaction !== null, 'the commit wrote its index batch');
+    await compaction;
+    const check = async (): Promise<void> => {
+      for (const [key, data] of shards) assert.ok((await store.readShard(key)).equals(data));
+    };
+    await check();
+    await put(last, 7); // overwriting marks the old record dead in the volume it was written to
+    await store.compact();
+    await check();
+    await store.close();
+    store = await ShardStore.open(opts);
+    await check();
+    assert.equal((await store.scrub()).corruptShards.length, 0);
+    await store.close();
+  } finally {
+    await dir.cleanup();
+  }
+});
