@@ -205,7 +205,10 @@ export async function startFunctionUrlEmulator(
       else response.destroy();
     });
   });
-  server.keepAliveTimeout = 5000;
+  // Longer than S3 clients keep idle sockets around (SDK agents reuse sockets idle for seconds): a short
+  // server timeout races a client reusing the socket at the moment it closes (ECONNRESET on a busy machine).
+  // 65 s, like the gateway's own listener (Fastify: 72 s) and above an ALB's default 60 s idle timeout.
+  server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, host, () => resolve());
