@@ -1,4 +1,5 @@
-// V8 heap growth for a gateway that moves large objects (docs/perf.md, "GC").
+// V8 heap growth for a process that moves large objects: the gateway (the distributed backend sets it)
+// and, measured, the appliances too (docs/perf.md, "GC"; test/bench/results/s3.md).
 //
 // The data path allocates Buffers at the rate of the data (Node's HTTP and TLS read buffers, the GET
 // windows) while the JS heap stays small (≈ 22 MB live). Measured (--trace-gc beside

@@ -53,7 +53,7 @@ import {
 import { listByScans } from './list-plan.ts';
 import { DistributedMultipart } from './multipart.ts';
 import { readObject } from './object-reader.ts';
-import { DEFAULT_HEAP_GROWING_PERCENT, tuneHeapGrowth } from './heap-tuning.ts';
+import { DEFAULT_HEAP_GROWING_PERCENT, tuneHeapGrowth } from '../../../shared/datapath/heap-tuning.ts';
 import type { ReadIssue } from './object-reader.ts';
 import { EMPTY_MD5, writeObject } from './object-writer.ts';
 import { DEFAULT_INLINE_MAX_BYTES, inlineBytes, readInline } from './inline.ts';
@@ -122,7 +122,7 @@ export interface DistributedBackendOptions {
   /** Wraps the clients the data path uses (metrics and request ids: shared/metrics instrument*). */
   instrument?: { shards?: (c: ShardClient) => ShardClient; db?: (c: S3dbClient) => S3dbClient };
   /**
-   * V8 `--heap-growing-percent` set for the process (heap-tuning.ts, docs/perf.md "GC"). Default 400;
+   * V8 `--heap-growing-percent` set for the process (shared/datapath/heap-tuning.ts, docs/perf.md). Default 400;
    * 0 = V8's default. A flag given to node itself wins.
    */
   heapGrowingPercent?: number;

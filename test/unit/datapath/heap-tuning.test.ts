@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { heapGrowthSetByOperator, tuneHeapGrowth } from '../../../gateway/backend/distributed/heap-tuning.ts';
+import { heapGrowthSetByOperator, tuneHeapGrowth } from '../../../shared/datapath/heap-tuning.ts';
 
 test('an explicit --heap-growing-percent on the node command line is left alone', () => {
   assert.equal(heapGrowthSetByOperator(['--heap-growing-percent=50']), true);
@@ -23,9 +23,7 @@ test('applied once per process: 0 leaves the default, the first value sticks', (
 });
 
 test('a process started with the flag keeps it (child process)', () => {
-  const module = fileURLToPath(
-    new URL('../../../gateway/backend/distributed/heap-tuning.ts', import.meta.url),
-  );
+  const module = fileURLToPath(new URL('../../../shared/datapath/heap-tuning.ts', import.meta.url));
   const code = `const m = await import(${JSON.stringify(module)}); process.stdout.write(String(m.tuneHeapGrowth(400)));`;
   const run = (...flags: string[]): string => {
     const r = spawnSync(process.execPath, [...flags, '--import', 'tsx', '--input-type=module', '-e', code], {
