@@ -122,8 +122,8 @@ export interface DistributedBackendOptions {
   /** Wraps the clients the data path uses (metrics and request ids: shared/metrics instrument*). */
   instrument?: { shards?: (c: ShardClient) => ShardClient; db?: (c: S3dbClient) => S3dbClient };
   /**
-   * V8 `--heap-growing-percent` set for the process (shared/datapath/heap-tuning.ts, docs/perf.md). Default 400;
-   * 0 = V8's default. A flag given to node itself wins.
+   * V8 `--heap-growing-percent` set for the process (shared/datapath/heap-tuning.ts, docs/perf.md).
+   * Default 200; 0 = V8's default. A flag given to node itself wins.
    */
   heapGrowingPercent?: number;
 }
