@@ -11,6 +11,7 @@ import { observeAppliance } from './observability.ts';
 import { maintenanceOf } from '../../shared/config/index.ts';
 import { startMaintenance } from '../maintenance/index.ts';
 import type { RunningMaintenance } from '../maintenance/index.ts';
+import { tuneHeapGrowth } from '../../shared/datapath/heap-tuning.ts';
 
 export interface RunningAppliance {
   id: number;
@@ -26,6 +27,8 @@ export async function startAppliance(
 ): Promise<RunningAppliance> {
   const node = shardNode(config, id);
   if (node === undefined) throw new Error(`${config.file} has no [[nodes]] entry with id ${id}`);
+  // Shard traffic allocates Buffers at the rate of the data: the same GC setting as the gateway's (docs/perf.md).
+  tuneHeapGrowth();
   const tls = await applianceTls(config, id);
   const store = await ShardStore.open({
     path: node.path,
