@@ -4,6 +4,7 @@
 // many were (`commit(n)`). A transport that can read straight into a given buffer (Node's `onread` user
 // buffers) then lands a SEGMENT's data directly in the caller's destination — no intermediate buffer, no
 // copy; one that cannot calls `push(chunk)`, which copies into the same targets.
+import { copyIntoTargets } from '../bytes/copy-into-targets.ts';
 import { ProtocolError } from './errors.ts';
 import {
   DEFAULT_MAX_SEGMENT_PAYLOAD,
@@ -123,14 +124,11 @@ export class FrameReceiver {
 
   /** Copies `chunk` into the targets (for transports that deliver their own buffers). */
   push(chunk: Uint8Array): void {
-    let at = 0;
-    while (at < chunk.byteLength) {
-      const t = this.target();
-      const n = Math.min(t.byteLength, chunk.byteLength - at);
-      t.set(chunk.subarray(at, at + n));
-      at += n;
-      this.commit(n);
-    }
+    copyIntoTargets(
+      chunk,
+      () => this.target(),
+      (n) => this.commit(n),
+    );
   }
 
   /** The oldest parsed frame, or undefined. Throws the ProtocolError once the frames before it are taken. */

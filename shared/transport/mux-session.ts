@@ -14,6 +14,7 @@ import {
   u32Payload,
   type MuxFrameTypeCode,
 } from './mux-codec.ts';
+import { copyIntoTargets } from '../bytes/copy-into-targets.ts';
 import { readInto, type DirectReader } from './direct-read.ts';
 import {
   DEAD_PEER_TIMEOUT_MS,
@@ -110,14 +111,11 @@ class MuxStream implements DuplexStream {
       return;
     }
     for (const chunk of this.queue.splice(0)) {
-      let at = 0;
-      while (at < chunk.byteLength) {
-        const t = sink.target();
-        const n = Math.min(t.byteLength, chunk.byteLength - at);
-        t.set(chunk.subarray(at, at + n));
-        at += n;
-        sink.commit(n);
-      }
+      copyIntoTargets(
+        chunk,
+        () => sink.target(),
+        (n) => sink.commit(n),
+      );
     }
     this.sink = sink;
     if (this.readEnded) sink.end();
@@ -371,14 +369,11 @@ export class MuxSession {
   private onSocketData(chunk: Buffer): void {
     this.lastHeard = Date.now();
     try {
-      let at = 0;
-      while (at < chunk.byteLength) {
-        const t = this.rxTarget();
-        const n = Math.min(t.byteLength, chunk.byteLength - at);
-        t.set(chunk.subarray(at, at + n));
-        at += n;
-        this.rxCommit(n);
-      }
+      copyIntoTargets(
+        chunk,
+        () => this.rxTarget(),
+        (n) => this.rxCommit(n),
+      );
     } catch (err) {
       this.brokenStream(err);
     }
