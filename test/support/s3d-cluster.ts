@@ -96,7 +96,13 @@ export class Member {
 export interface ClusterSpec {
   /** Temp directory name prefix, e.g. 'pd-heal-'. */
   prefix: string;
-  /** Start of this suite's port range (1000 ports). */
+  /**
+   * Start of this suite's port range (1000 ports). Keep it below 32768, where Linux hands out ephemeral ports to
+   * outgoing connections (a port seen free can be taken before the member binds it), and clear of the other
+   * suites' ranges shifted by 2000: appliances also listen on port + 2000 for metrics unless metrics_port is set.
+   * In use: 10000 rebalance, 11000 s3db harness, 14000 multipart, 15000 bucket deletion, 18000 lambda ops,
+   * 19000 scale run, 23000 cluster harness, 24000 distributed, 30000 maintenance, 31000 admin.
+   */
   portsFrom: number;
   salt?: number;
   dbs: number;

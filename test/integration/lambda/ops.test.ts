@@ -25,7 +25,7 @@ describe('Lambda gateway: EMF metrics and the admin API through the function URL
   before(async () => {
     cluster = await prepareCluster({
       prefix: 'pd-lambda-ops-',
-      portsFrom: 39000,
+      portsFrom: 18000,
       salt: 7,
       dbs: 1,
       nodes: 3,

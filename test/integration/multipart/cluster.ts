@@ -1,7 +1,7 @@
 // A distributed target for the multipart suite and benchmark: 3 s3db nodes and 5 appliances as real
 // `s3d` processes (RS(3,2)), the gateway in this process, a garbage worker run on demand so the tests
 // can check that aborted, replaced, unused and superseded parts leave no shard behind.
-// Ports come from 36000–36999. By default chunks are shrunk to 960 KiB (5 stripes) so that 5 MiB parts
+// Ports come from 14000–14999. By default chunks are shrunk to 960 KiB (5 stripes) so that 5 MiB parts
 // span several chunks and the copy of an object larger than one chunk stays small; `big` keeps
 // production chunks (32 MiB) and copies a 33 MiB object instead (slow on a shared 2-core machine).
 import { S3Client } from '@aws-sdk/client-s3';
@@ -25,7 +25,7 @@ export async function startDistributedTarget(
 ): Promise<MultipartTarget> {
   const cluster = await prepareCluster({
     prefix: 'pd-multipart-',
-    portsFrom: 36000,
+    portsFrom: 14000,
     dbs: 3,
     nodes: 5,
     rs: { data: 3, parity: 2 },

@@ -47,7 +47,7 @@ export async function startRebalanceCluster(
 ): Promise<RebalanceCluster> {
   const cluster = await prepareCluster({
     prefix: 'pd-rebalance-',
-    portsFrom: 32000,
+    portsFrom: 10000,
     dbs: 1,
     nodes,
     rs,

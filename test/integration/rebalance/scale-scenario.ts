@@ -130,7 +130,7 @@ export async function runScaleScenario(options: ScaleOptions): Promise<ScaleRepo
   const started = performance.now();
   const cluster: PreparedCluster = await prepareCluster({
     prefix: 'pd-scale-',
-    portsFrom: 39000,
+    portsFrom: 19000,
     dbs: 1,
     nodes: 7,
     rs: { data: 3, parity: 2 },

@@ -47,7 +47,7 @@ describe('distributed DeleteBucket protocol (bucket cache, deletion marks)', () 
     // s3db only: every object here is small enough to live inline in its record.
     cluster = await prepareCluster({
       prefix: 'pd-bucket-race-',
-      portsFrom: 38100,
+      portsFrom: 15000,
       dbs: 1,
       nodes: 3,
       rs: { data: 2, parity: 1 },

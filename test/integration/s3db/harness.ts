@@ -21,15 +21,15 @@ function portFree(port: number): Promise<boolean> {
   });
 }
 
-/** A block of `count` free ports inside 34000–34999, chosen from `slot` (so test files do not collide). */
+/** A block of `count` free ports inside 11000–11999, chosen from `slot` (so test files do not collide). */
 export async function freePorts(slot: number, count: number): Promise<number[]> {
   for (let attempt = 0; attempt < 40; attempt++) {
-    const base = 34000 + ((slot + attempt * 7) % 45) * 20;
+    const base = 11000 + ((slot + attempt * 7) % 45) * 20;
     const ports = Array.from({ length: count }, (_, i) => base + i);
     const free = await Promise.all(ports.map(portFree));
     if (free.every(Boolean)) return ports;
   }
-  throw new Error('no free port block in 34000-34999');
+  throw new Error('no free port block in 11000-11999');
 }
 
 export interface NodeSpec {
