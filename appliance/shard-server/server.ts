@@ -4,7 +4,7 @@
 // written only when the transport accepted the previous ones.
 import { crc32c } from '../../shared/checksum/index.ts';
 import { crc32cCombine } from '../../shared/protocol/crc32c-combine.ts';
-import { FrameType, type StreamFrame } from '../../shared/protocol/frames.ts';
+import { FrameType, placeSegmentParts, type StreamFrame } from '../../shared/protocol/frames.ts';
 import { ProtocolError, Status, statusName, type StatusCode } from '../../shared/protocol/errors.ts';
 import {
   Op,
@@ -355,14 +355,7 @@ export async function startShardServer(options: ShardServerOptions): Promise<Sha
           if (received + frame.length > body.totalBytes)
             throw new ProtocolError(`body exceeds the declared ${body.totalBytes} bytes`);
           const segment = buffer.subarray(received, received + frame.length);
-          const only = frame.parts.length === 1 ? frame.parts[0] : undefined;
-          if (only?.buffer !== buffer.buffer || only.byteOffset !== segment.byteOffset) {
-            let at = 0;
-            for (const part of frame.parts) {
-              segment.set(part, at);
-              at += part.byteLength;
-            }
-          }
+          placeSegmentParts(frame.parts, segment);
           received += frame.length;
           if (crc32c(segment) !== frame.crc) {
             throw new RequestFailure(Status.CORRUPT, `segment ${frame.index}: CRC32C mismatch in transit`);

@@ -56,6 +56,20 @@ export interface SegmentFrame {
   length: number;
 }
 /** What FrameDecoder.nextFrame() returns: any frame but SEGMENT whole, SEGMENT as parts. */
+/**
+ * Puts a SEGMENT frame's parts at `segment` (a region of the receiver's buffer). Nothing to copy when the
+ * frame already landed there in one piece (the in-place receive path); otherwise the parts are copied in.
+ */
+export function placeSegmentParts(parts: readonly Uint8Array[], segment: Uint8Array): void {
+  const only = parts.length === 1 ? parts[0] : undefined;
+  if (only?.buffer === segment.buffer && only.byteOffset === segment.byteOffset) return;
+  let at = 0;
+  for (const part of parts) {
+    segment.set(part, at);
+    at += part.byteLength;
+  }
+}
+
 export type StreamFrame = (Frame & { type: Exclude<FrameTypeCode, typeof FrameType.SEGMENT> }) | SegmentFrame;
 
 /** Bytes of a SEGMENT payload before its data: u32 index, u32 crc32c. */

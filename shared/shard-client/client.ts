@@ -2,7 +2,7 @@
 // per-request timeouts, cancellation through AbortSignal, and typed errors.
 import { crc32c } from '../checksum/index.ts';
 import { crc32cCombine } from '../protocol/crc32c-combine.ts';
-import { FrameType, type Frame } from '../protocol/frames.ts';
+import { FrameType, placeSegmentParts, type Frame } from '../protocol/frames.ts';
 import { ProtocolError, Status } from '../protocol/errors.ts';
 import {
   Op,
@@ -316,14 +316,7 @@ export class ShardClient {
             crc = crc32cCombine(crc, frame.crc, frame.length);
             if (into !== undefined && bytes + frame.length <= into.byteLength) {
               const segment = into.subarray(bytes, bytes + frame.length);
-              const only = frame.parts.length === 1 ? frame.parts[0] : undefined;
-              if (only?.buffer !== into.buffer || only.byteOffset !== segment.byteOffset) {
-                let at = 0;
-                for (const part of frame.parts) {
-                  segment.set(part, at);
-                  at += part.byteLength;
-                }
-              }
+              placeSegmentParts(frame.parts, segment);
               segments.push(segment);
             } else {
               segments.push(
