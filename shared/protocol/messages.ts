@@ -121,12 +121,6 @@ export type ResponseMessage =
   | { status: typeof Status.OK; body: ResponseBody }
   | { status: Exclude<StatusCode, typeof Status.OK>; op: number; message: string };
 
-export interface SegmentMessage {
-  index: number;
-  crc: number;
-  data: Buffer;
-}
-
 export interface EndMessage {
   segmentCount: number;
   crc: number;
@@ -418,12 +412,6 @@ export function encodeSegmentHeader(index: number, crc: number, dataLength: numb
 
 export function encodeSegment(index: number, crc: number, data: Uint8Array): Buffer {
   return Buffer.concat([encodeSegmentHeader(index, crc, data.byteLength), data]);
-}
-
-export function decodeSegment(payload: Buffer): SegmentMessage {
-  if (payload.byteLength < 8)
-    throw new ProtocolError(`SEGMENT: ${payload.byteLength} bytes is too short`, true);
-  return { index: payload.readUInt32BE(0), crc: payload.readUInt32BE(4), data: payload.subarray(8) };
 }
 
 export function encodeEnd(end: EndMessage): Buffer {

@@ -5,13 +5,13 @@
 // destination the caller set (receiveSegmentsInto), so a shard is received into one buffer without
 // intermediate copies. Other transports' chunks are copied into the same targets. Received bytes count
 // against the stream's flow-control window until their frame is taken (next/nextFrame).
-import type { Frame, FrameDecoderOptions, StreamFrame } from '../protocol/frames.ts';
+import type { Frame, StreamFrame } from '../protocol/frames.ts';
 import { FrameType } from '../protocol/frames.ts';
-import { FrameReceiver } from '../protocol/frame-receiver.ts';
+import { FrameReceiver, type FrameReceiverOptions } from '../protocol/frame-receiver.ts';
 import { encodeSegmentHeader } from '../protocol/messages.ts';
 import type { DuplexStream } from './types.ts';
 
-export interface FramedStreamOptions extends FrameDecoderOptions {
+export interface FramedStreamOptions extends Pick<FrameReceiverOptions, 'maxSegmentPayload'> {
   /**
    * Called synchronously for each whole non-SEGMENT frame as it is parsed (before next()/nextFrame() return
    * it): the place to choose where the SEGMENT frames that follow should land (receiveSegmentsInto).

@@ -2,7 +2,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
-  FrameDecoder,
   FrameType,
   ProtocolError,
   Status,
@@ -12,17 +11,18 @@ import {
   encodeResponse,
   decodeResponse,
   encodeSegment,
-  decodeSegment,
   encodeEnd,
   decodeEnd,
   encodeError,
   decodeError,
   type RequestMessage,
   type ResponseMessage,
-  type Frame,
+  type StreamFrame,
   type WireShardKey,
   PROTOCOL_VERSION,
 } from '../../../shared/protocol/index.ts';
+import { FrameReceiver } from '../../../shared/protocol/frame-receiver.ts';
+import { receivePushed } from './receive.ts';
 
 const keyArb: fc.Arbitrary<WireShardKey> = fc.record({
   versionId: fc.uint8Array({ minLength: 16, maxLength: 16 }),
@@ -101,31 +101,29 @@ const responseArb: fc.Arbitrary<ResponseMessage> = fc.oneof(
   }),
 );
 
-function decodeAll(bytes: Buffer, splits: number[] = []): Frame[] {
-  const decoder = new FrameDecoder();
-  const frames: Frame[] = [];
-  let at = 0;
-  for (const cut of [
-    ...splits.filter((s) => s > 0 && s < bytes.length).sort((a, b) => a - b),
-    bytes.length,
-  ]) {
-    decoder.push(bytes.subarray(at, cut));
-    at = cut;
-    for (let f = decoder.next(); f; f = decoder.next()) frames.push(f);
-  }
-  decoder.finish();
-  return frames;
+/** Parses `bytes` with the receiver the transports use, as chunks cut at `splits`; throws ProtocolError on bad frames. */
+function decodeAll(bytes: Buffer, splits: number[] = []): StreamFrame[] {
+  return receivePushed(new FrameReceiver(), bytes, splits);
 }
 
-/** Decodes one frame's payload with the decoder for its type; throws ProtocolError on invalid bytes. */
-function decodePayload(frame: Frame): unknown {
+/** The payload of a control frame; fails the test for a SEGMENT. */
+function payloadOf(frame: StreamFrame | undefined): Buffer {
+  assert.ok(frame !== undefined && frame.type !== FrameType.SEGMENT, 'a control frame');
+  return frame.payload;
+}
+
+/**
+ * Decodes one frame's payload with the decoder for its type; throws ProtocolError on invalid bytes. A SEGMENT
+ * was already split into index, crc and data by the receiver.
+ */
+function decodePayload(frame: StreamFrame): unknown {
   switch (frame.type) {
     case FrameType.REQUEST:
       return decodeRequest(frame.payload);
     case FrameType.RESPONSE:
       return decodeResponse(frame.payload);
     case FrameType.SEGMENT:
-      return decodeSegment(frame.payload);
+      return frame;
     case FrameType.END:
       return decodeEnd(frame.payload);
     case FrameType.ERROR:
@@ -139,7 +137,7 @@ test('requests round-trip through frames split at any points', () => {
       const frames = decodeAll(encodeRequest(req), splits);
       assert.equal(frames.length, 1);
       assert.equal(frames[0]?.type, FrameType.REQUEST);
-      assert.deepEqual(decodeRequest(frames[0]!.payload), structuredClone(req));
+      assert.deepEqual(decodeRequest(payloadOf(frames[0])), structuredClone(req));
     }),
     { numRuns: 300 },
   );
@@ -149,7 +147,7 @@ test('responses round-trip', () => {
   fc.assert(
     fc.property(responseArb, (res) => {
       const frames = decodeAll(encodeResponse(res));
-      assert.deepEqual(decodeResponse(frames[0]!.payload), structuredClone(res));
+      assert.deepEqual(decodeResponse(payloadOf(frames[0])), structuredClone(res));
     }),
     { numRuns: 300 },
   );
@@ -169,16 +167,18 @@ test('a PUT body (segments + END + ERROR) round-trips as a sequence of frames', 
         const frames = decodeAll(bytes, splits);
         assert.equal(frames.length, segments.length + 2);
         segments.forEach((s, i) => {
-          const seg = decodeSegment(frames[i]!.payload);
+          const seg = frames[i];
+          assert.ok(seg?.type === FrameType.SEGMENT);
           assert.equal(seg.index, i);
           assert.equal(seg.crc, i * 7);
-          assert.deepEqual(new Uint8Array(seg.data), s);
+          assert.equal(seg.length, s.byteLength);
+          assert.deepEqual(new Uint8Array(Buffer.concat(seg.parts)), s);
         });
-        assert.deepEqual(decodeEnd(frames[segments.length]!.payload), {
+        assert.deepEqual(decodeEnd(payloadOf(frames[segments.length])), {
           segmentCount: segments.length,
           crc: 0xdeadbeef,
         });
-        assert.deepEqual(decodeError(frames[segments.length + 1]!.payload), {
+        assert.deepEqual(decodeError(payloadOf(frames[segments.length + 1])), {
           status: Status.CANCELLED,
           message: 'stop ✋',
         });
@@ -228,19 +228,25 @@ test('mutated and truncated valid frames give ProtocolError or a valid message, 
 });
 
 test('oversized lengths and unknown types are refused from the header alone', () => {
-  const d = new FrameDecoder({ maxSegmentPayload: 1024 });
-  const header = Buffer.from([FrameType.SEGMENT, 0, 0, 0x10, 0]); // 4096 > 1024
-  d.push(header);
-  assert.throws(() => d.next(), ProtocolError);
-  assert.throws(() => d.next(), ProtocolError, 'stays failed');
-  const d2 = new FrameDecoder();
+  const d = new FrameReceiver({ maxSegmentPayload: 1024 });
+  d.push(Buffer.from([FrameType.SEGMENT, 0, 0, 0x10, 0])); // 4096 > 1024
+  assert.ok(d.failed);
+  assert.throws(() => d.shift(), ProtocolError);
+  assert.throws(() => d.shift(), ProtocolError, 'stays failed');
+  assert.ok(d.target().byteLength <= 13, 'nothing allocated for the refused length');
+  const control = new FrameReceiver();
+  control.push(Buffer.from([FrameType.RESPONSE, 0xff, 0xff, 0xff, 0xff])); // > MAX_CONTROL_PAYLOAD
+  assert.throws(() => control.shift(), ProtocolError);
+  assert.ok(control.target().byteLength <= 13, 'nothing allocated for the refused length');
+  const d2 = new FrameReceiver();
   d2.push(Buffer.from([0x7f, 0, 0, 0, 0]));
-  assert.throws(() => d2.next(), ProtocolError);
-  const d3 = new FrameDecoder();
+  assert.throws(() => d2.shift(), ProtocolError);
+  const d3 = new FrameReceiver();
   d3.push(encodeEnd({ segmentCount: 1, crc: 2 }).subarray(0, 7));
-  assert.equal(d3.next(), undefined);
+  assert.equal(d3.shift(), undefined);
+  d3.finish();
   assert.throws(
-    () => d3.finish(),
+    () => d3.shift(),
     (e: unknown) => e instanceof ProtocolError && e.truncated,
   );
 });

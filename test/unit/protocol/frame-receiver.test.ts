@@ -8,28 +8,9 @@ import {
   encodeEnd,
   encodeError,
   encodeSegment,
-  type StreamFrame,
 } from '../../../shared/protocol/index.ts';
 import { FrameReceiver } from '../../../shared/protocol/frame-receiver.ts';
-
-/** Feeds `wire` in pieces cut at `cuts`, the way a transport writing into targets would (at most target().length each). */
-function receive(r: FrameReceiver, wire: Buffer, cuts: number[]): StreamFrame[] {
-  const out: StreamFrame[] = [];
-  const points = [...new Set(cuts.filter((c) => c > 0 && c < wire.length))].sort((a, b) => a - b);
-  let at = 0;
-  for (const cut of [...points, wire.length]) {
-    while (at < cut) {
-      const t = r.target();
-      const n = Math.min(t.byteLength, cut - at);
-      wire.copy(t, 0, at, at + n);
-      at += n;
-      r.commit(n);
-    }
-    for (let f = r.shift(); f; f = r.shift()) out.push(f);
-  }
-  r.finish();
-  return out;
-}
+import { receiveInPlace as receive } from './receive.ts';
 
 test('segments land in place in the destination, at their offset, whatever the read sizes', () => {
   fc.assert(
