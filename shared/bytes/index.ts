@@ -1,6 +1,6 @@
 // Growable binary writer and bounds-checked reader (big endian): u8, u16, u32, u64 (as number < 2^53)
-// and u32-length-prefixed byte strings. Used by s3db's Raft commands, snapshots and log, and by the
-// binary batch body the s3db client sends.
+// and u32-length-prefixed byte strings. Used by s3db's Raft commands, snapshots and log, by the binary
+// batch body the s3db client sends, and by the shard protocol's message decoders.
 
 export class ByteWriter {
   private buf: Uint8Array;
@@ -76,17 +76,20 @@ export class ByteReader {
   private pos = 0;
   private readonly view: DataView;
 
-  /** `fail` makes the error thrown for truncated or malformed input (the caller's error type). */
+  /**
+   * `fail` makes the error thrown for truncated or malformed input (the caller's error type); `truncated` is
+   * true when the input ended inside a value, false for a value out of range or bytes left over.
+   */
   constructor(
     private readonly buf: Uint8Array,
-    private readonly fail: (message: string) => Error = (m) => new RangeError(m),
+    private readonly fail: (message: string, truncated: boolean) => Error = (m) => new RangeError(m),
   ) {
     this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   }
 
   private need(n: number): void {
     if (this.pos + n > this.buf.length)
-      throw this.fail(`truncated input: need ${n} bytes at offset ${this.pos} of ${this.buf.length}`);
+      throw this.fail(`truncated input: need ${n} bytes at offset ${this.pos} of ${this.buf.length}`, true);
   }
 
   u8(): number {
@@ -112,7 +115,7 @@ export class ByteReader {
     this.need(8);
     const v = this.view.getBigUint64(this.pos);
     this.pos += 8;
-    if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw this.fail('u64 value too large');
+    if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw this.fail('u64 value too large', false);
     return Number(v);
   }
 
@@ -136,11 +139,26 @@ export class ByteReader {
     return Buffer.from(this.bytes()).toString('utf8');
   }
 
+  /** Bytes not read yet. */
+  get remaining(): number {
+    return this.buf.length - this.pos;
+  }
+
+  /** All the bytes not read yet, as a view into the input (no copy). */
+  rest(): Uint8Array {
+    return this.raw(this.remaining);
+  }
+
   get done(): boolean {
     return this.pos === this.buf.length;
   }
 
   expectEnd(): void {
-    if (!this.done) throw this.fail(`${this.buf.length - this.pos} trailing bytes`);
+    if (!this.done) throw this.fail(`${this.buf.length - this.pos} trailing bytes`, false);
   }
+}
+
+/** The same bytes seen as a Buffer (for its string and number methods), without a copy. */
+export function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

@@ -2,6 +2,7 @@
 // Pure encoders and strict decoders (exact lengths, range checks); every decode error is a ProtocolError.
 import { FrameType, encodeFrame, frameHeader, FRAME_HEADER_BYTES } from './frames.ts';
 import { ProtocolError, Status, isStatusCode, type StatusCode } from './errors.ts';
+import { ByteReader, asBuffer } from '../bytes/index.ts';
 
 export const PROTOCOL_VERSION = 1;
 export const VERSION_ID_BYTES = 16;
@@ -154,7 +155,7 @@ class Writer {
     return this;
   }
   bytes(v: Uint8Array): this {
-    this.parts.push(Buffer.from(v.buffer, v.byteOffset, v.byteLength));
+    this.parts.push(asBuffer(v));
     return this;
   }
   key(k: WireShardKey): this {
@@ -166,58 +167,14 @@ class Writer {
   }
 }
 
-class Reader {
-  private offset = 0;
-  constructor(
-    private readonly buf: Buffer,
-    private readonly what: string,
-  ) {}
-  private need(n: number): void {
-    if (this.offset + n > this.buf.byteLength) {
-      throw new ProtocolError(`${this.what}: truncated at byte ${this.offset} (needs ${n} more)`, true);
-    }
-  }
-  u8(): number {
-    this.need(1);
-    return this.buf.readUInt8(this.offset++);
-  }
-  u32(): number {
-    this.need(4);
-    const v = this.buf.readUInt32BE(this.offset);
-    this.offset += 4;
-    return v;
-  }
-  u64(): number {
-    this.need(8);
-    const v = this.buf.readBigUInt64BE(this.offset);
-    this.offset += 8;
-    if (v > BigInt(Number.MAX_SAFE_INTEGER))
-      throw new ProtocolError(`${this.what}: 64-bit value out of range`);
-    return Number(v);
-  }
-  bytes(n: number): Buffer {
-    this.need(n);
-    const v = this.buf.subarray(this.offset, this.offset + n);
-    this.offset += n;
-    return v;
-  }
-  remaining(): number {
-    return this.buf.byteLength - this.offset;
-  }
-  rest(): Buffer {
-    const v = this.buf.subarray(this.offset);
-    this.offset = this.buf.byteLength;
-    return v;
-  }
-  key(): WireShardKey {
-    const versionId = Uint8Array.from(this.bytes(VERSION_ID_BYTES));
-    return { versionId, chunkIndex: this.u32(), shardIndex: this.u8() };
-  }
-  end(): void {
-    if (this.offset !== this.buf.byteLength) {
-      throw new ProtocolError(`${this.what}: ${this.buf.byteLength - this.offset} unexpected trailing bytes`);
-    }
-  }
+/** A reader of one message's payload: every error it throws is a ProtocolError naming the message. */
+function reader(payload: Buffer, what: string): ByteReader {
+  return new ByteReader(payload, (message, truncated) => new ProtocolError(`${what}: ${message}`, truncated));
+}
+
+function readKey(r: ByteReader): WireShardKey {
+  const versionId = Uint8Array.from(r.raw(VERSION_ID_BYTES));
+  return { versionId, chunkIndex: r.u32(), shardIndex: r.u8() };
 }
 
 function isU32(v: number): boolean {
@@ -262,8 +219,8 @@ function writeShardInfo(w: Writer, info: ShardInfo): void {
   w.key(info.key).u8(info.rsData).u8(info.rsParity).u32(info.segmentCount).u64(info.length);
 }
 
-function readShardInfo(r: Reader): ShardInfo {
-  const key = r.key();
+function readShardInfo(r: ByteReader): ShardInfo {
+  const key = readKey(r);
   const rsData = r.u8();
   const rsParity = r.u8();
   checkRs(rsData, rsParity);
@@ -331,12 +288,12 @@ function requestIdBytes(id: string): Buffer {
  * without one (all that older clients send) decode as before; tags this version does not know are skipped,
  * so later versions can add fields without breaking this decoder.
  */
-function readRequestTrailer(r: Reader): { requestId?: string } {
+function readRequestTrailer(r: ByteReader): { requestId?: string } {
   const out: { requestId?: string } = {};
-  for (let fields = 0; r.remaining() > 0; fields++) {
+  for (let fields = 0; r.remaining > 0; fields++) {
     if (fields >= 16) throw new ProtocolError('REQUEST: too many trailer fields');
     const tag = r.u8();
-    const value = r.bytes(r.u8());
+    const value = asBuffer(r.raw(r.u8()));
     if (tag !== TRAILER_REQUEST_ID) continue;
     if (out.requestId !== undefined) throw new ProtocolError('REQUEST: request id given twice');
     const id = value.toString('latin1');
@@ -348,14 +305,14 @@ function readRequestTrailer(r: Reader): { requestId?: string } {
 }
 
 export function decodeRequest(payload: Buffer): RequestMessage {
-  const r = new Reader(payload, 'REQUEST');
+  const r = reader(payload, 'REQUEST');
   const version = r.u8();
   const op = r.u8();
   const deadlineMs = r.u32();
   let body: RequestBody;
   switch (op) {
     case Op.PUT_SHARD: {
-      const key = r.key();
+      const key = readKey(r);
       const rsData = r.u8();
       const rsParity = r.u8();
       checkRs(rsData, rsParity);
@@ -363,11 +320,11 @@ export function decodeRequest(payload: Buffer): RequestMessage {
       break;
     }
     case Op.FETCH_SHARD:
-      body = { op, key: r.key(), firstSegment: r.u32(), segmentCount: r.u32() };
+      body = { op, key: readKey(r), firstSegment: r.u32(), segmentCount: r.u32() };
       break;
     case Op.DELETE_SHARD:
     case Op.SHARD_STAT:
-      body = { op, key: r.key() };
+      body = { op, key: readKey(r) };
       break;
     case Op.STAT:
       body = { op };
@@ -375,7 +332,7 @@ export function decodeRequest(payload: Buffer): RequestMessage {
     case Op.LIST: {
       const flags = r.u8();
       if (flags > 1) throw new ProtocolError(`REQUEST: unknown LIST flags ${flags}`);
-      const after = flags === 1 ? r.key() : undefined;
+      const after = flags === 1 ? readKey(r) : undefined;
       const limit = r.u32();
       if (limit < 1 || limit > MAX_LIST_LIMIT)
         throw new ProtocolError(`REQUEST: list limit ${limit} out of range`);
@@ -386,7 +343,7 @@ export function decodeRequest(payload: Buffer): RequestMessage {
       throw new ProtocolError(`REQUEST: unknown op ${op}`);
   }
   const trailer = readRequestTrailer(r);
-  r.end();
+  r.expectEnd();
   return trailer.requestId === undefined
     ? { version, deadlineMs, body }
     : { version, deadlineMs, body, requestId: trailer.requestId };
@@ -426,9 +383,9 @@ export function encodeEnd(end: EndMessage): Buffer {
 }
 
 export function decodeEnd(payload: Buffer): EndMessage {
-  const r = new Reader(payload, 'END');
+  const r = reader(payload, 'END');
   const out = { segmentCount: r.u32(), crc: r.u32() };
-  r.end();
+  r.expectEnd();
   return out;
 }
 
@@ -515,12 +472,12 @@ function parseStats(bytes: Buffer): NodeStats {
 }
 
 export function decodeResponse(payload: Buffer): ResponseMessage {
-  const r = new Reader(payload, 'RESPONSE');
+  const r = reader(payload, 'RESPONSE');
   const status = r.u8();
   const op = r.u8();
   if (!isStatusCode(status)) throw new ProtocolError(`RESPONSE: unknown status ${status}`);
   if (status !== Status.OK) {
-    return { status, op, message: r.rest().toString('utf8') };
+    return { status, op, message: asBuffer(r.rest()).toString('utf8') };
   }
   let body: ResponseBody;
   switch (op) {
@@ -537,7 +494,7 @@ export function decodeResponse(payload: Buffer): ResponseMessage {
       break;
     }
     case Op.STAT:
-      body = { op, stats: parseStats(r.rest()) };
+      body = { op, stats: parseStats(asBuffer(r.rest())) };
       break;
     case Op.LIST: {
       const count = r.u32();
@@ -546,7 +503,7 @@ export function decodeResponse(payload: Buffer): ResponseMessage {
       for (let i = 0; i < count; i++) entries.push(readShardInfo(r));
       const more = r.u8();
       if (more > 1) throw new ProtocolError('RESPONSE: LIST more flag is not 0/1');
-      body = more === 1 ? { op, entries, nextAfter: r.key() } : { op, entries };
+      body = more === 1 ? { op, entries, nextAfter: readKey(r) } : { op, entries };
       break;
     }
     case Op.SHARD_STAT:
@@ -555,7 +512,7 @@ export function decodeResponse(payload: Buffer): ResponseMessage {
     default:
       throw new ProtocolError(`RESPONSE: unknown op ${op}`);
   }
-  r.end();
+  r.expectEnd();
   return { status, body };
 }
 
@@ -566,8 +523,8 @@ export function encodeError(err: ErrorMessage): Buffer {
 }
 
 export function decodeError(payload: Buffer): ErrorMessage {
-  const r = new Reader(payload, 'ERROR');
+  const r = reader(payload, 'ERROR');
   const status = r.u8();
   if (!isStatusCode(status)) throw new ProtocolError(`ERROR: unknown status ${status}`);
-  return { status, message: r.rest().toString('utf8') };
+  return { status, message: asBuffer(r.rest()).toString('utf8') };
 }

@@ -251,6 +251,65 @@ test('oversized lengths and unknown types are refused from the header alone', ()
   );
 });
 
+test('a message payload cut short is a truncated ProtocolError; bytes left over or a u64 out of range are not', () => {
+  const key = { versionId: new Uint8Array(16).fill(9), chunkIndex: 3, shardIndex: 2 };
+  const payloads: [string, Buffer, (p: Buffer) => unknown][] = [
+    [
+      'PUT request',
+      encodeRequest({
+        version: 1,
+        deadlineMs: 5,
+        body: { op: Op.PUT_SHARD, key, rsData: 4, rsParity: 2, segmentCount: 3, totalBytes: 1 << 20 },
+      }),
+      decodeRequest,
+    ],
+    [
+      'FETCH response',
+      encodeResponse({
+        status: Status.OK,
+        body: { op: Op.FETCH_SHARD, totalLength: 10, firstSegment: 0, segmentCount: 1 },
+      }),
+      decodeResponse,
+    ],
+    [
+      'SHARD_STAT response',
+      encodeResponse({
+        status: Status.OK,
+        body: { op: Op.SHARD_STAT, info: { key, rsData: 4, rsParity: 2, segmentCount: 1, length: 7 } },
+      }),
+      decodeResponse,
+    ],
+    ['END', encodeEnd({ segmentCount: 2, crc: 3 }), decodeEnd],
+  ];
+  for (const [what, frame, decode] of payloads) {
+    const payload = frame.subarray(5);
+    decode(payload);
+    for (let cut = 0; cut < payload.length; cut++) {
+      assert.throws(
+        () => decode(payload.subarray(0, cut)),
+        (e: unknown) => e instanceof ProtocolError && e.truncated,
+        `${what} cut at ${cut}`,
+      );
+    }
+    if (decode !== decodeRequest) {
+      assert.throws(
+        () => decode(Buffer.concat([payload, Buffer.from([0])])),
+        (e: unknown) => e instanceof ProtocolError && !e.truncated && /trailing/.test(e.message),
+        `${what} with a byte left over`,
+      );
+    }
+  }
+  const fetch = encodeResponse({
+    status: Status.OK,
+    body: { op: Op.FETCH_SHARD, totalLength: 10, firstSegment: 0, segmentCount: 1 },
+  }).subarray(5);
+  fetch.fill(0xff, 2, 10); // totalLength = 2^64 - 1
+  assert.throws(
+    () => decodeResponse(fetch),
+    (e: unknown) => e instanceof ProtocolError && !e.truncated && e.message.startsWith('RESPONSE: '),
+  );
+});
+
 test('encoders refuse out-of-range fields with ProtocolError', () => {
   const key = { versionId: new Uint8Array(16), chunkIndex: 0, shardIndex: 0 };
   assert.throws(
