@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
-import https from 'node:https';
 import { REQUEST_ID_HEADER, currentRequestId } from '../logging/request-context.ts';
 import { signRequest } from '../sigv4/index.ts';
+import { Http1Pool, Http1RequestError } from '../http1/connection-pool.ts';
 import { S3dbClientError } from './errors.ts';
 import { BATCH_CONTENT_TYPE, encodeBatchBody } from './batch-body.ts';
 
@@ -102,7 +102,7 @@ class AttemptError extends Error {
  * `x-s3db-leader` header and /v1/leader, retries with exponential backoff across leader changes.
  */
 export class S3dbClient {
-  private readonly agent: https.Agent;
+  private readonly connections: Http1Pool;
   private readonly nodes: string[];
   private preferred: string;
   private rotation = 0;
@@ -113,11 +113,14 @@ export class S3dbClient {
       throw new S3dbClientError('InvalidRequest', 'S3dbClient needs at least one node address');
     this.nodes = [...opts.nodes];
     this.preferred = this.nodes[0]!;
-    this.agent = new https.Agent({ keepAlive: true, maxSockets: opts.maxSockets ?? 256 });
+    this.connections = new Http1Pool({
+      ...(opts.caPem === undefined ? {} : { caPem: opts.caPem }),
+      maxSockets: opts.maxSockets ?? 256,
+    });
   }
 
   close(): void {
-    this.agent.destroy();
+    this.connections.close();
   }
 
   /** The node the client currently sends to (the last known leader). */
@@ -330,7 +333,7 @@ export class S3dbClient {
     this.preferred = next;
   }
 
-  private attempt(
+  private async attempt(
     node: string,
     method: string,
     path: string,
@@ -338,9 +341,6 @@ export class S3dbClient {
     body: Buffer,
     extraHeaders?: Record<string, string>,
   ): Promise<HttpAnswer> {
-    const colon = node.lastIndexOf(':');
-    const hostname = node.slice(0, colon).replace(/^\[|\]$/g, '');
-    const port = Number(node.slice(colon + 1));
     const signed = signRequest({
       method,
       path,
@@ -353,63 +353,24 @@ export class S3dbClient {
     });
     // The S3 request this call serves (if any), for the s3db node's logs; not signed.
     const requestId = currentRequestId();
-    return new Promise<HttpAnswer>((resolve, reject) => {
-      let sent = false;
-      const req = https.request(
-        {
-          host: hostname,
-          port,
-          method,
-          path: query ? `${path}?${query}` : path,
-          headers: {
-            host: node,
-            'content-length': String(body.length),
-            ...extraHeaders,
-            ...signed.headers,
-            ...(requestId === undefined ? {} : { [REQUEST_ID_HEADER]: requestId }),
-          },
-          agent: this.agent,
-          ...(this.opts.caPem
-            ? { ca: this.opts.caPem, checkServerIdentity: () => undefined }
-            : { rejectUnauthorized: false }),
-          timeout: this.opts.attemptTimeoutMs ?? 10_000,
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () =>
-            resolve({
-              status: res.statusCode ?? 0,
-              headers: res.headers,
-              body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks),
-            }),
-          );
-          res.on('error', (e) =>
-            reject(new AttemptError(new S3dbClientError('Unavailable', `${node}: ${e.message}`), false)),
-          );
-        },
-      );
-      req.on('finish', () => (sent = true));
-      req.on('timeout', () =>
-        req.destroy(new Error(`no answer within ${this.opts.attemptTimeoutMs ?? 10_000} ms`)),
-      );
-      req.on('error', (e: NodeJS.ErrnoException) => {
-        // A refused connection never carried the request; anything after sending is ambiguous for writes.
-        const safe = !sent || e.code === 'ECONNREFUSED';
-        reject(
-          new AttemptError(
-            new S3dbClientError(
-              e.code === undefined ? 'Timeout' : 'Unavailable',
-              `${node}: ${e.message}`,
-              0,
-              safe,
-            ),
-            safe,
-          ),
-        );
+    const headers = { ...extraHeaders, ...signed.headers };
+    if (requestId !== undefined) headers[REQUEST_ID_HEADER] = requestId;
+    try {
+      return await this.connections.request({
+        server: node,
+        method,
+        target: query ? `${path}?${query}` : path,
+        headers,
+        body,
+        timeoutMs: this.opts.attemptTimeoutMs ?? 10_000,
       });
-      req.end(body);
-    });
+    } catch (e) {
+      if (!(e instanceof Http1RequestError)) throw e;
+      // A request that never reached the server is safe to retry; anything after sending is ambiguous for writes.
+      const safe = !e.sent;
+      const code = e.code === 'TIMEOUT' ? 'Timeout' : 'Unavailable';
+      throw new AttemptError(new S3dbClientError(code, `${node}: ${e.message}`, 0, safe), safe);
+    }
   }
 }
 

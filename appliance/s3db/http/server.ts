@@ -8,6 +8,7 @@ import { S3dbError, httpStatusOf } from '../errors.ts';
 import type { Fsm } from '../fsm.ts';
 import { toHex } from '../keys.ts';
 import type { MemberDirectory } from '../members.ts';
+import { Http1Pool, Http1RequestError } from '../../../shared/http1/connection-pool.ts';
 import { BATCH_CONTENT_TYPE } from '../../../shared/s3db-client/batch-body.ts';
 import { parseBatchBody, parseBinaryBatchBody, parseJoinBody, parseRemoveBody } from './bodies.ts';
 import type { JoinRequest } from './bodies.ts';
@@ -18,6 +19,15 @@ export const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
 const VERIFY_OPTIONS = { service: 's3db' } as const;
 export const LEADER_HEADER = 'x-s3db-leader';
 export const FORWARDED_HEADER = 'x-s3db-forwarded';
+/** Connection-level fields not relayed when a write is forwarded (the body is relayed whole, with its length). */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'te',
+  'upgrade',
+  'content-length',
+]);
 
 export interface ApiServerOptions {
   bindHost: string;
@@ -112,11 +122,12 @@ function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
 /** The s3db REST API (spec §5) over HTTPS with SigV4 (service `s3db`), plus /v1/batch. */
 export class ApiServer {
   private readonly server: https.Server;
-  private readonly agent = new https.Agent({ keepAlive: true, maxSockets: 512 });
+  private readonly forwarding: Http1Pool;
   private readonly secretOf = (id: string): string | undefined =>
     id === this.opts.credentials.accessKeyId ? this.opts.credentials.secretAccessKey : undefined;
 
   constructor(private readonly opts: ApiServerOptions) {
+    this.forwarding = new Http1Pool({ caPem: opts.tls.caPem, maxSockets: 512 });
     this.server = https.createServer(
       { cert: opts.tls.certPem, key: opts.tls.keyPem, keepAliveTimeout: 60_000 },
       (req, res) => {
@@ -140,7 +151,7 @@ export class ApiServer {
   }
 
   async close(): Promise<void> {
-    this.agent.destroy();
+    this.forwarding.close();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
@@ -226,60 +237,33 @@ export class ApiServer {
     if (leaderId === 0 || leaderId === this.opts.nodeId || !target) {
       return json(503, { error: { code: 'NoLeader', message: 'no leader is known right now; retry' } });
     }
-    return new Promise<Reply>((resolve) => {
-      const fwd = https.request(
-        {
-          host: target.advertiseHost,
-          port: target.port,
-          method: req.method,
-          path: req.url,
-          headers: {
-            ...req.headers,
-            [FORWARDED_HEADER]: String(this.opts.nodeId),
-            'content-length': String(body.length),
-          },
-          agent: this.agent,
-          ca: this.opts.tls.caPem,
-          checkServerIdentity: () => undefined,
-          timeout: 15_000,
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => {
-            const headers: Record<string, string> = {};
-            const ct = res.headers['content-type'];
-            if (ct) headers['content-type'] = ct;
-            const version = res.headers['x-s3db-version'];
-            if (typeof version === 'string') headers['x-s3db-version'] = version;
-            resolve(new Reply(res.statusCode ?? 502, Buffer.concat(chunks), headers));
-          });
-          res.on('error', () =>
-            resolve(
-              json(504, {
-                error: { code: 'Timeout', message: 'leader connection failed mid-answer; outcome unknown' },
-              }),
-            ),
-          );
-        },
-      );
-      let connected = false;
-      fwd.on('socket', (socket) => {
-        if (!socket.connecting) connected = true;
-        else socket.once('connect', () => (connected = true));
+    const headers: Record<string, string> = { [FORWARDED_HEADER]: String(this.opts.nodeId) };
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (typeof value === 'string' && !HOP_BY_HOP.has(name)) headers[name] = value;
+    }
+    try {
+      const res = await this.forwarding.request({
+        server: `${target.advertiseHost.includes(':') ? `[${target.advertiseHost}]` : target.advertiseHost}:${target.port}`,
+        method: req.method ?? 'POST',
+        target: req.url ?? '/',
+        headers,
+        body,
+        timeoutMs: 15_000,
       });
-      fwd.on('timeout', () => fwd.destroy(new Error('timeout')));
-      fwd.on('error', (e) => {
-        // Refused before anything was sent: certainly not applied. After that the outcome is unknown.
-        const message = `forwarding to leader ${leaderId} failed: ${e.message}`;
-        resolve(
-          connected
-            ? json(504, { error: { code: 'Timeout', message: `${message}; the outcome is unknown` } })
-            : json(503, { error: { code: 'NoLeader', message } }),
-        );
-      });
-      fwd.end(body);
-    });
+      const relayed: Record<string, string> = {};
+      const ct = res.headers['content-type'];
+      if (ct) relayed['content-type'] = ct;
+      const version = res.headers['x-s3db-version'];
+      if (version !== undefined) relayed['x-s3db-version'] = version;
+      return new Reply(res.status, res.body, relayed);
+    } catch (e) {
+      if (!(e instanceof Http1RequestError)) throw e;
+      // Refused before anything was sent: certainly not applied. After that the outcome is unknown.
+      const message = `forwarding to leader ${leaderId} failed: ${e.message}`;
+      return e.sent
+        ? json(504, { error: { code: 'Timeout', message: `${message}; the outcome is unknown` } })
+        : json(503, { error: { code: 'NoLeader', message } });
+    }
   }
 
   private async execute(
