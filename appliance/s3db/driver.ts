@@ -414,14 +414,21 @@ export class RaftDriver {
 
   private serveReads(): void {
     const applied = this.opts.fsm.appliedIndex;
+    let waiting = false;
     for (const [key, batch] of this.issuedReads) {
-      if (batch.index === undefined || batch.index > applied) continue;
+      if (batch.index === undefined) continue;
+      if (batch.index > applied) {
+        waiting = true;
+        continue;
+      }
       this.issuedReads.delete(key);
       for (const w of batch.waiters) {
         clearTimeout(w.timer);
         w.resolve();
       }
     }
+    // A read waits for applied changes to land: write them now rather than after the FSM's write delay.
+    if (waiting && this.opts.fsm.writesPending) this.opts.fsm.flushWrites();
     // Batches whose every waiter timed out are forgotten after a while (the answer was lost).
     if (this.issuedReads.size > 10_000) this.issuedReads.clear();
   }

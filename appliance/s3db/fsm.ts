@@ -80,6 +80,27 @@ function encodeIndex(n: number): Uint8Array {
 type Op = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array };
 
 /**
+ * How long applied changes may wait before their LevelDB write is issued, so that one write carries many
+ * applies (each write costs a thread-pool round trip and two context switches on every member). Nothing waits
+ * on it: answers go out when results are known, and a read first lands what was applied (flushWrites).
+ */
+export const FSM_WRITE_DELAY_MS = 10;
+/** A queued write is issued at once when it holds this many operations or value bytes. */
+const MAX_QUEUED_OPS = 4096;
+const MAX_QUEUED_BYTES = 4 * 1024 * 1024;
+
+interface QueuedWrite {
+  ops: Op[];
+  bytes: number;
+  /** Applied index the write brings the stored state to. */
+  last: number;
+  /** The values it writes, by hex storage key (null = deleted): dropped from `inflight` once landed. */
+  values: Map<string, Uint8Array | null>;
+  landed: Promise<void>;
+  settle: (err?: Error) => void;
+}
+
+/**
  * The state machine: a LevelDB holding every table. Committed commands are applied in batches,
  * one LevelDB write per batch, together with the applied index so that state and index never diverge.
  * Writes are not fsynced: the Raft log is, and entries above the durable applied index are replayed.
@@ -91,6 +112,9 @@ export class Fsm {
   private readonly inflight = new Map<string, Uint8Array | null>();
   private writeChain: Promise<void> = Promise.resolve();
   private failure: Error | undefined;
+  /** Applied but not yet written: the next write batch (see FSM_WRITE_DELAY_MS). */
+  private queued: QueuedWrite | undefined;
+  private queueTimer: NodeJS.Timeout | undefined;
 
   /** Client sessions as of `issued` (persisted with each write batch). */
   readonly sessions: SessionTable;
@@ -129,6 +153,7 @@ export class Fsm {
   }
 
   async close(): Promise<void> {
+    this.flushWrites();
     await this.writeChain;
     await this.db.close();
   }
@@ -136,14 +161,85 @@ export class Fsm {
   /** Applies committed entries in order and waits until the write has landed; returns per item the results. */
   async apply(items: ApplyItem[]): Promise<(CommandResult[] | undefined)[]> {
     const { results, landed } = await this.applyPipelined(items);
+    this.flushWrites();
     await landed;
     return results;
   }
 
+  /** True when applied changes are queued or being written (the stored state is behind what was applied). */
+  get writesPending(): boolean {
+    return this.issued > this.applied;
+  }
+
+  /** Issues the queued write now (a reader waits for it) instead of after FSM_WRITE_DELAY_MS. */
+  flushWrites(): void {
+    if (this.queueTimer) clearTimeout(this.queueTimer);
+    this.queueTimer = undefined;
+    const q = this.queued;
+    if (!q) return;
+    this.queued = undefined;
+    q.ops.push({ type: 'put', key: APPLIED, value: encodeIndex(q.last) });
+    const written = this.writeChain.then(async () => {
+      if (this.failure) throw this.failure;
+      try {
+        // A chained batch: the array form converts and validates every operation twice (abstract-level,
+        // then the native binding reading each object's properties) and costs ~1.7x the CPU per write.
+        const batch = this.db.batch();
+        for (const op of q.ops) {
+          if (op.type === 'put') batch.put(op.key, op.value);
+          else batch.del(op.key);
+        }
+        await batch.write();
+      } catch (err) {
+        this.failure = err instanceof Error ? err : new Error(String(err));
+        throw this.failure;
+      }
+      this.applied = q.last;
+      for (const [k, v] of q.values) if (this.inflight.get(k) === v) this.inflight.delete(k);
+    });
+    written.then(
+      () => q.settle(),
+      (err: Error) => q.settle(err),
+    );
+    this.writeChain = written.catch(() => {});
+  }
+
+  /** Lands everything applied so far: what reads of the stored state wait for. */
+  private async landAll(): Promise<void> {
+    this.flushWrites();
+    await this.writeChain;
+    if (this.failure) throw this.failure;
+  }
+
+  private enqueue(ops: Op[], values: Map<string, Uint8Array | null>, last: number): Promise<void> {
+    let q = this.queued;
+    if (!q) {
+      let settle!: (err?: Error) => void;
+      const landed = new Promise<void>((resolve, reject) => {
+        settle = (err) => (err ? reject(err) : resolve());
+      });
+      landed.catch(() => {}); // observed by the callers that care; never an unhandled rejection
+      q = { ops: [], bytes: 0, last, values: new Map(), landed, settle };
+      this.queued = q;
+    }
+    for (const op of ops) {
+      q.ops.push(op);
+      q.bytes += op.key.length + (op.type === 'put' ? op.value.length : 0);
+    }
+    for (const [k, v] of values) q.values.set(k, v);
+    q.last = last;
+    if (q.ops.length >= MAX_QUEUED_OPS || q.bytes >= MAX_QUEUED_BYTES) this.flushWrites();
+    else if (!this.queueTimer) {
+      this.queueTimer = setTimeout(() => this.flushWrites(), FSM_WRITE_DELAY_MS);
+    }
+    return q.landed;
+  }
+
   /**
-   * Applies committed entries in order: the results are known at once, the LevelDB write is issued and
-   * `landed` resolves when it is done (writes land in issue order). `appliedIndex` — what linearizable reads
-   * wait for — moves only when a write has landed; later applies already see earlier, still landing ones.
+   * Applies committed entries in order: the results are known at once, the LevelDB write is queued (issued
+   * within FSM_WRITE_DELAY_MS, or at once by flushWrites) and `landed` resolves when it is done (writes land in
+   * issue order). `appliedIndex` — what linearizable reads wait for — moves only when a write has landed; later
+   * applies already see earlier, still unwritten ones.
    */
   async applyPipelined(
     items: ApplyItem[],
@@ -197,34 +293,14 @@ export class Fsm {
       }
       results.push(out);
     }
-    if (last === this.issued) return { results, landed: this.writeChain };
+    if (last === this.issued) return { results, landed: this.queued?.landed ?? this.writeChain };
     const changes = this.sessions.takeChanges();
     for (const { client, record } of changes.put) write(sessionKey(client), encodeSessionRecord(record));
     for (const client of changes.deleted) write(sessionKey(client), null);
     if (changes.clock !== undefined) write(CLOCK_KEY, encodeIndex(changes.clock));
     this.issued = last;
     for (const [k, v] of pending) this.inflight.set(k, v);
-    ops.push({ type: 'put', key: APPLIED, value: encodeIndex(last) });
-    const landed = this.writeChain.then(async () => {
-      if (this.failure) throw this.failure;
-      try {
-        // A chained batch: the array form converts and validates every operation twice (abstract-level,
-        // then the native binding reading each object's properties) and costs ~1.7x the CPU per write.
-        const batch = this.db.batch();
-        for (const op of ops) {
-          if (op.type === 'put') batch.put(op.key, op.value);
-          else batch.del(op.key);
-        }
-        await batch.write();
-      } catch (err) {
-        this.failure = err instanceof Error ? err : new Error(String(err));
-        throw this.failure;
-      }
-      this.applied = last;
-      for (const [k, v] of pending) if (this.inflight.get(k) === v) this.inflight.delete(k);
-    });
-    this.writeChain = landed.catch(() => {});
-    return { results, landed };
+    return { results, landed: this.enqueue(ops, pending, last) };
   }
 
   /**
@@ -297,6 +373,7 @@ export class Fsm {
   }
 
   async get(table: string, key: Uint8Array): Promise<StoredValue | undefined> {
+    if (this.writesPending) await this.landAll();
     const raw = await this.db.get(storageKey(table, key));
     return raw ? decodeStored(raw) : undefined;
   }
@@ -308,6 +385,7 @@ export class Fsm {
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_SCAN_LIMIT) {
       throw new S3dbError('InvalidRequest', `limit must be 1..${MAX_SCAN_LIMIT}`);
     }
+    if (this.writesPending) await this.landAll();
     const base = tablePrefix(req.table);
     const lower = storageKey(req.table, req.prefix ?? new Uint8Array(0));
     const upper = prefixUpperBound(lower) ?? prefixUpperBound(base)!;
@@ -335,7 +413,7 @@ export class Fsm {
 
   /** The whole state as one byte string (applied index + every key/value). Small states and tests only. */
   async snapshot(): Promise<{ index: number; data: Uint8Array }> {
-    await this.writeChain;
+    await this.landAll();
     const w = new ByteWriter(1 << 16);
     const index = this.applied;
     w.u32(SNAPSHOT_MAGIC).u64(index);
@@ -351,7 +429,7 @@ export class Fsm {
    * reads one consistent version while applies go on) and returns its reference.
    */
   async snapshotToFile(dir: string): Promise<SnapshotRef> {
-    await this.writeChain;
+    await this.landAll();
     const index = this.applied;
     const it = this.db.iterator({ gte: new Uint8Array([1]) });
     return writeSnapshotFile(dir, index, it);
@@ -363,7 +441,7 @@ export class Fsm {
     const head = await records.next();
     if (head.done || !('index' in head.value)) throw new S3dbError('Internal', 'not an s3db snapshot');
     const index = head.value.index;
-    await this.writeChain;
+    await this.landAll();
     this.inflight.clear();
     await this.db.clear();
     let batch = this.db.batch();

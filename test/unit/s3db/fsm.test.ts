@@ -249,3 +249,55 @@ test('pipelined applies: preconditions read stored keys (one prefetch), keys sti
     assert.equal(await fsm.get('t', b('gone')), undefined);
   });
 });
+
+test('applied changes are written together after a short delay; reads land them first', async () => {
+  await withFsm(async (fsm) => {
+    const put = (key: string, value: string): Command => ({
+      type: 'put',
+      table: 't',
+      key: b(key),
+      value: b(value),
+    });
+    await fsm.apply([{ index: 1, commands: [put('k', 'v1')] }]);
+    const a = await fsm.applyPipelined([{ index: 2, commands: [put('k', 'v2')] }]);
+    const c = await fsm.applyPipelined([{ index: 3, commands: [put('other', 'o')] }]);
+    assert.equal(fsm.appliedIndex, 1, 'nothing written yet');
+    assert.ok(fsm.writesPending);
+    await a.landed;
+    assert.equal(fsm.appliedIndex, 3, 'both applies landed in one write');
+    assert.equal(fsm.writesPending, false);
+    await c.landed;
+    // A read of the stored state lands what was applied before it, without waiting for the delay.
+    await fsm.applyPipelined([{ index: 4, commands: [put('k', 'v4')] }]);
+    assert.deepEqual(await fsm.get('t', b('k')), { value: b('v4'), version: 4 });
+    assert.equal(fsm.appliedIndex, 4);
+    await fsm.applyPipelined([{ index: 5, commands: [put('s', 'x')] }]);
+    const page = await fsm.scan({ table: 't' });
+    assert.deepEqual(
+      page.items.map((i) => Buffer.from(i.key).toString()),
+      ['k', 'other', 's'],
+    );
+    // flushWrites issues the write at once.
+    const d = await fsm.applyPipelined([{ index: 6, commands: [put('d', 'y')] }]);
+    fsm.flushWrites();
+    await d.landed;
+    assert.equal(fsm.appliedIndex, 6);
+  });
+});
+
+test('queued changes are written on close and survive a reopen', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'fsm-close-'));
+  try {
+    const fsm = await Fsm.open(dir);
+    await fsm.applyPipelined([
+      { index: 1, commands: [{ type: 'put', table: 't', key: b('k'), value: b('v') }] },
+    ]);
+    await fsm.close();
+    const again = await Fsm.open(dir);
+    assert.equal(again.appliedIndex, 1);
+    assert.deepEqual(await again.get('t', b('k')), { value: b('v'), version: 1 });
+    await again.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
