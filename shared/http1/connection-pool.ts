@@ -83,6 +83,11 @@ class Connection {
 
   send(head: Buffer, body: Buffer, timeoutMs: number, isHead: boolean): Promise<Http1Response> {
     return new Promise<Http1Response>((resolve, reject) => {
+      // Closed between being handed over and this call (the server ended it): nothing was written.
+      if (this.closed) {
+        reject(new Http1RequestError('connection closed before the request was sent', 'ECONNRESET', false));
+        return;
+      }
       const timer = setTimeout(
         () => this.fail(new Http1RequestError(`no answer within ${timeoutMs} ms`, 'TIMEOUT', this.connected)),
         timeoutMs,

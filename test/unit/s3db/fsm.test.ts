@@ -8,6 +8,12 @@ import type { Command } from '../../../appliance/s3db/command.ts';
 
 const b = (s: string): Uint8Array => new Uint8Array(Buffer.from(s));
 const one = (command: Command): Command[] => [command];
+const put = (key: string, value: string): Command => ({
+  type: 'put',
+  table: 't',
+  key: b(key),
+  value: b(value),
+});
 
 async function withFsm(fn: (fsm: Fsm, dir: string) => Promise<void>): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 's3db-fsm-'));
@@ -192,12 +198,6 @@ test('several commands in one entry apply in order with their own results and th
 
 test('pipelined applies: preconditions read stored keys (one prefetch), keys still in flight, and keys written earlier in the group', async () => {
   await withFsm(async (fsm) => {
-    const put = (key: string, value: string): Command => ({
-      type: 'put',
-      table: 't',
-      key: b(key),
-      value: b(value),
-    });
     await fsm.apply([{ index: 1, commands: [put('stored', 'a'), put('gone', 'x')] }]);
     // Issued but not awaited: 'flying' is only in the in-flight overlay when the next apply prefetches.
     const first = await fsm.applyPipelined([
@@ -252,12 +252,6 @@ test('pipelined applies: preconditions read stored keys (one prefetch), keys sti
 
 test('applied changes are written together after a short delay; reads land them first', async () => {
   await withFsm(async (fsm) => {
-    const put = (key: string, value: string): Command => ({
-      type: 'put',
-      table: 't',
-      key: b(key),
-      value: b(value),
-    });
     await fsm.apply([{ index: 1, commands: [put('k', 'v1')] }]);
     const a = await fsm.applyPipelined([{ index: 2, commands: [put('k', 'v2')] }]);
     const c = await fsm.applyPipelined([{ index: 3, commands: [put('other', 'o')] }]);
