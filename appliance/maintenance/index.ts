@@ -21,6 +21,7 @@ import { JobRunner } from './runner.ts';
 import { scrubAndQueue } from './scrub.ts';
 import { statsFor } from './stats.ts';
 import type { MaintenanceStats } from './stats.ts';
+import { formatHostPort } from '../../shared/net/host-port.ts';
 
 export { maintenanceStats, statsFor } from './stats.ts';
 export type { MaintenanceStats } from './stats.ts';
@@ -60,9 +61,7 @@ export function s3dbClientFor(config: ClusterConfig, caPem: string): S3dbClient 
   const first = config.db[0];
   if (first === undefined) throw new Error('the config has no s3db node');
   return new S3dbClient({
-    nodes: config.db.map(
-      (d) => `${d.advertiseHost.includes(':') ? `[${d.advertiseHost}]` : d.advertiseHost}:${d.port}`,
-    ),
+    nodes: config.db.map((d) => formatHostPort(d.advertiseHost, d.port)),
     credentials: { accessKeyId: first.accessKeyId, secretAccessKey: first.secretAccessKey },
     region: config.region,
     caPem,

@@ -592,6 +592,8 @@ export class RaftDriver {
     this.snapshotting = true;
     try {
       const fsm = this.opts.fsm;
+      // The thresholds count applied entries; the stored state (what a snapshot holds) catches up first.
+      await fsm.landWrites();
       if (
         !this.pendingSnapshot &&
         fsm.appliedIndex - this.lastSnapshotIndex >= this.timings.snapshotThreshold

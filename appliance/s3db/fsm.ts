@@ -204,8 +204,8 @@ export class Fsm {
     this.writeChain = written.catch(() => {});
   }
 
-  /** Lands everything applied so far: what reads of the stored state wait for. */
-  private async landAll(): Promise<void> {
+  /** Lands everything applied so far: what reads of the stored state and snapshot decisions wait for. */
+  async landWrites(): Promise<void> {
     this.flushWrites();
     await this.writeChain;
     if (this.failure) throw this.failure;
@@ -373,7 +373,7 @@ export class Fsm {
   }
 
   async get(table: string, key: Uint8Array): Promise<StoredValue | undefined> {
-    if (this.writesPending) await this.landAll();
+    if (this.writesPending) await this.landWrites();
     const raw = await this.db.get(storageKey(table, key));
     return raw ? decodeStored(raw) : undefined;
   }
@@ -385,7 +385,7 @@ export class Fsm {
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_SCAN_LIMIT) {
       throw new S3dbError('InvalidRequest', `limit must be 1..${MAX_SCAN_LIMIT}`);
     }
-    if (this.writesPending) await this.landAll();
+    if (this.writesPending) await this.landWrites();
     const base = tablePrefix(req.table);
     const lower = storageKey(req.table, req.prefix ?? new Uint8Array(0));
     const upper = prefixUpperBound(lower) ?? prefixUpperBound(base)!;
@@ -413,7 +413,7 @@ export class Fsm {
 
   /** The whole state as one byte string (applied index + every key/value). Small states and tests only. */
   async snapshot(): Promise<{ index: number; data: Uint8Array }> {
-    await this.landAll();
+    await this.landWrites();
     const w = new ByteWriter(1 << 16);
     const index = this.applied;
     w.u32(SNAPSHOT_MAGIC).u64(index);
@@ -429,7 +429,7 @@ export class Fsm {
    * reads one consistent version while applies go on) and returns its reference.
    */
   async snapshotToFile(dir: string): Promise<SnapshotRef> {
-    await this.landAll();
+    await this.landWrites();
     const index = this.applied;
     const it = this.db.iterator({ gte: new Uint8Array([1]) });
     return writeSnapshotFile(dir, index, it);
@@ -441,7 +441,7 @@ export class Fsm {
     const head = await records.next();
     if (head.done || !('index' in head.value)) throw new S3dbError('Internal', 'not an s3db snapshot');
     const index = head.value.index;
-    await this.landAll();
+    await this.landWrites();
     this.inflight.clear();
     await this.db.clear();
     let batch = this.db.batch();

@@ -1,4 +1,5 @@
 import type { NodeId } from './raft/types.ts';
+import { formatHostPort } from '../../shared/net/host-port.ts';
 
 /** Where a member listens (bind) and how others reach it (advertise). */
 export interface S3dbMember {
@@ -59,7 +60,7 @@ export class MemberDirectory {
 
   httpAddress(id: NodeId): string | undefined {
     const m = this.byId.get(id);
-    return m ? `${m.advertiseHost}:${m.port}` : undefined;
+    return m ? formatHostPort(m.advertiseHost, m.port) : undefined;
   }
 
   raftAddress(id: NodeId): { host: string; port: number } | undefined {

@@ -9,6 +9,7 @@ import { TABLES } from '../../shared/metadata/keys.ts';
 import type { NodeStats } from '../../shared/protocol/messages.ts';
 import type { RateTotals } from '../../shared/metrics/index.ts';
 import type { S3dbClient } from '../../shared/s3db-client/index.ts';
+import { formatHostPort } from '../../shared/net/host-port.ts';
 
 export interface NodeStatus {
   id: string;
@@ -94,10 +95,6 @@ function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-function hostPort(host: string, port: number): string {
-  return `${host.includes(':') ? `[${host}]` : host}:${port}`;
-}
-
 export function summarizeJob(r: JobRecord): JobSummary {
   return {
     id: r.id,
@@ -118,7 +115,7 @@ async function nodeStatuses(deps: StatusDeps, ringStates: Map<string, string>): 
       const id = String(node.id);
       const base = {
         id,
-        address: hostPort(node.advertiseHost, node.port),
+        address: formatHostPort(node.advertiseHost, node.port),
         ring: ringStates.get(id) ?? 'absent',
       };
       const started = performance.now();
@@ -135,7 +132,7 @@ async function nodeStatuses(deps: StatusDeps, ringStates: Map<string, string>): 
 async function dbStatuses(deps: StatusDeps): Promise<ClusterStatus['db']> {
   const members = await Promise.all(
     deps.config.db.map(async (d): Promise<DbMemberStatus> => {
-      const address = hostPort(d.advertiseHost, d.port);
+      const address = formatHostPort(d.advertiseHost, d.port);
       try {
         const s = await deps.db.status(address);
         const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined);

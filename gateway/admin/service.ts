@@ -24,6 +24,7 @@ import type { ClusterGauges } from '../../shared/metrics/index.ts';
 import type { ClusterStatus, StatusDb } from './cluster-status.ts';
 import { checkJobParams } from './job-params.ts';
 import { OpsRouteError } from './routes.ts';
+import { formatHostPort } from '../../shared/net/host-port.ts';
 
 export interface AdminServiceDeps {
   config: ClusterConfig;
@@ -57,9 +58,7 @@ export class AdminService {
     const first = config.db[0];
     if (first === undefined) throw new Error('the config has no s3db node');
     const db = new S3dbClient({
-      nodes: config.db.map(
-        (d) => `${d.advertiseHost.includes(':') ? `[${d.advertiseHost}]` : d.advertiseHost}:${d.port}`,
-      ),
+      nodes: config.db.map((d) => formatHostPort(d.advertiseHost, d.port)),
       credentials: { accessKeyId: first.accessKeyId, secretAccessKey: first.secretAccessKey },
       region: config.region,
       caPem: tls.caPem,

@@ -6,6 +6,7 @@ import tls from 'node:tls';
 import type { TLSSocket } from 'node:tls';
 import { Http1ParseError, Http1ResponseParser } from './response-parser.ts';
 import type { Http1Response } from './response-parser.ts';
+import { parseHostPort } from '../net/host-port.ts';
 
 export type { Http1Response } from './response-parser.ts';
 
@@ -130,7 +131,7 @@ class Connection {
       this.fail(new Http1RequestError(e.message, 'ECONNRESET', this.connected));
       return;
     }
-    if (response) this.complete({ ...response, keepAlive: false });
+    if (response) this.complete(response);
     else this.fail(new Http1RequestError('connection closed by the server', 'ECONNRESET', this.connected));
   }
 
@@ -216,9 +217,7 @@ export class Http1Pool {
   }
 
   private connect(server: string, pool: ServerPool): Connection {
-    const colon = server.lastIndexOf(':');
-    const host = server.slice(0, colon).replace(/^\[|\]$/g, '');
-    const port = Number(server.slice(colon + 1));
+    const { host, port } = parseHostPort(server);
     const connection = new Connection(
       host,
       port,

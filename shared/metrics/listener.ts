@@ -1,6 +1,7 @@
 // A small plain-HTTP listener that serves Prometheus text on GET /metrics (appliances, s3db nodes).
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { formatHostPort } from '../net/host-port.ts';
 
 export interface MetricsSource {
   text(): Promise<string>;
@@ -49,7 +50,7 @@ export async function startMetricsListener(options: {
   const host = options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host;
   return {
     port,
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}/metrics`,
+    url: `http://${formatHostPort(host, port)}/metrics`,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -1,6 +1,7 @@
 // Pooled transport connections, a few per appliance, dialled on first use and dropped when they close.
 import type { TlsIdentity } from '../tls/cluster-certs.ts';
 import type { Transport, TransportConnection } from '../transport/types.ts';
+import { formatHostPort } from '../net/host-port.ts';
 
 export interface ShardPeer {
   host: string;
@@ -10,7 +11,7 @@ export interface ShardPeer {
 }
 
 export function peerLabel(peer: ShardPeer): string {
-  return `${peer.host.includes(':') ? `[${peer.host}]` : peer.host}:${peer.port}`;
+  return formatHostPort(peer.host, peer.port);
 }
 
 export class ConnectionPool {

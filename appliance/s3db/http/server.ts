@@ -19,15 +19,8 @@ export const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
 const VERIFY_OPTIONS = { service: 's3db' } as const;
 export const LEADER_HEADER = 'x-s3db-leader';
 export const FORWARDED_HEADER = 'x-s3db-forwarded';
-/** Connection-level fields not relayed when a write is forwarded (the body is relayed whole, with its length). */
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'transfer-encoding',
-  'te',
-  'upgrade',
-  'content-length',
-]);
+/** Connection-level fields not relayed with a forwarded write (the body goes whole; requestHead sets its length). */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'te', 'upgrade']);
 
 export interface ApiServerOptions {
   bindHost: string;
@@ -233,8 +226,8 @@ export class ApiServer {
         error: { code: 'NotLeader', message: `node ${this.opts.nodeId} is not the leader` },
       });
     }
-    const target = this.opts.members.get(leaderId);
-    if (leaderId === 0 || leaderId === this.opts.nodeId || !target) {
+    const leaderAddress = this.opts.members.httpAddress(leaderId);
+    if (leaderId === 0 || leaderId === this.opts.nodeId || !leaderAddress) {
       return json(503, { error: { code: 'NoLeader', message: 'no leader is known right now; retry' } });
     }
     const headers: Record<string, string> = { [FORWARDED_HEADER]: String(this.opts.nodeId) };
@@ -243,7 +236,7 @@ export class ApiServer {
     }
     try {
       const res = await this.forwarding.request({
-        server: `${target.advertiseHost.includes(':') ? `[${target.advertiseHost}]` : target.advertiseHost}:${target.port}`,
+        server: leaderAddress,
         method: req.method ?? 'POST',
         target: req.url ?? '/',
         headers,

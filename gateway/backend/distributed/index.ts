@@ -81,6 +81,7 @@ import type {
   RepairRecord,
   ShardRef,
 } from '../../../shared/metadata/records.ts';
+import { formatHostPort } from '../../../shared/net/host-port.ts';
 
 export { startGarbageWorker, retryDelay } from './garbage-worker.ts';
 export type { GarbageWorker, GarbageWorkerOptions } from './garbage-worker.ts';
@@ -170,9 +171,7 @@ export async function createDistributedBackend(
   if (first === undefined) throw new Error('the config has no s3db node');
   const db = (options.instrument?.db ?? ((c: S3dbClient) => c))(
     new S3dbClient({
-      nodes: config.db.map(
-        (d) => `${d.advertiseHost.includes(':') ? `[${d.advertiseHost}]` : d.advertiseHost}:${d.port}`,
-      ),
+      nodes: config.db.map((d) => formatHostPort(d.advertiseHost, d.port)),
       credentials: { accessKeyId: first.accessKeyId, secretAccessKey: first.secretAccessKey },
       region: config.region,
       caPem: tls.caPem,

@@ -11,6 +11,7 @@ import type { Context, LambdaFunctionURLEvent } from 'aws-lambda';
 import { functionUrlEvent } from './function-url-event.ts';
 import { PRELUDE_DELIMITER, STREAMING, isStreamified } from './streaming-runtime.ts';
 import type { HttpResponseMetadata } from '../runtime.ts';
+import { formatHostPort } from '../../../shared/net/host-port.ts';
 
 /** Lambda's synchronous invocation payload limit (the event JSON), in bytes. */
 export const MAX_INVOKE_PAYLOAD = 6 * 1024 * 1024;
@@ -216,7 +217,7 @@ export async function startFunctionUrlEmulator(
   const port = (server.address() as AddressInfo).port;
   if (options.domainName === undefined) domainName = `${host}:${port}`;
   return {
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    url: `http://${formatHostPort(host, port)}`,
     port,
     close: () =>
       new Promise<void>((resolve) => {

@@ -10,7 +10,7 @@ import {
   encodeSegment,
 } from '../../../shared/protocol/index.ts';
 import { FrameReceiver } from '../../../shared/protocol/frame-receiver.ts';
-import { receiveInPlace as receive } from './receive.ts';
+import { putBody, receiveInPlace as receive } from './receive.ts';
 
 test('segments land in place in the destination, at their offset, whatever the read sizes', () => {
   fc.assert(
@@ -18,10 +18,7 @@ test('segments land in place in the destination, at their offset, whatever the r
       fc.array(fc.uint8Array({ maxLength: 3000 }), { maxLength: 6 }),
       fc.array(fc.nat({ max: 20_000 })),
       (segments, cuts) => {
-        const wire = Buffer.concat([
-          ...segments.map((s, i) => encodeSegment(i, i * 7, s)),
-          encodeEnd({ segmentCount: segments.length, crc: 1 }),
-        ]);
+        const { wire } = putBody(segments);
         const total = segments.reduce((n, s) => n + s.byteLength, 0);
         const destination = Buffer.alloc(total);
         const r = new FrameReceiver();

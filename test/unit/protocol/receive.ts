@@ -1,5 +1,6 @@
 // Feeds wire bytes to a FrameReceiver the two ways the transports do, cut into pieces at chosen points, and
 // collects the frames. Both end with finish(), so a frame cut short surfaces as a thrown ProtocolError.
+import { FRAME_HEADER_BYTES, encodeEnd, encodeSegment } from '../../../shared/protocol/index.ts';
 import type { StreamFrame } from '../../../shared/protocol/frames.ts';
 import type { FrameReceiver } from '../../../shared/protocol/frame-receiver.ts';
 
@@ -61,4 +62,22 @@ export function receivePushed(r: FrameReceiver, wire: Buffer, cuts: readonly num
   r.finish();
   drain(r, out);
   return out;
+}
+
+/** Bytes of a SEGMENT payload before its data: u32 index, u32 crc32c. */
+const SEGMENT_PREFIX_BYTES = 8;
+
+/** A PUT body: the segments, then END. Also where each segment's data starts on the wire. */
+export function putBody(segments: Uint8Array[]): { wire: Buffer; dataStarts: number[] } {
+  const frames = segments.map((s, i) => encodeSegment(i, i * 7, s));
+  const dataStarts: number[] = [];
+  let at = 0;
+  for (const f of frames) {
+    dataStarts.push(at + FRAME_HEADER_BYTES + SEGMENT_PREFIX_BYTES);
+    at += f.byteLength;
+  }
+  return {
+    wire: Buffer.concat([...frames, encodeEnd({ segmentCount: segments.length, crc: 1 })]),
+    dataStarts,
+  };
 }

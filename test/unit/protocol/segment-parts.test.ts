@@ -2,10 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
-  FRAME_HEADER_BYTES,
   FrameType,
   ProtocolError,
-  encodeEnd,
   encodeSegment,
   encodeError,
   placeSegmentParts,
@@ -14,28 +12,10 @@ import {
   type StreamFrame,
 } from '../../../shared/protocol/index.ts';
 import { FrameReceiver } from '../../../shared/protocol/frame-receiver.ts';
-import { receiveInPlace, receivePushed, type TargetWrite } from './receive.ts';
-
-/** Bytes of a SEGMENT payload before its data: u32 index, u32 crc32c. */
-const SEGMENT_PREFIX_BYTES = 8;
+import { putBody, receiveInPlace, receivePushed, type TargetWrite } from './receive.ts';
 
 function segmentsOf(frames: StreamFrame[]): SegmentFrame[] {
   return frames.filter((f): f is SegmentFrame => f.type === FrameType.SEGMENT);
-}
-
-/** A PUT body: the segments, then END. Also where each segment's data starts on the wire. */
-function putBody(segments: Uint8Array[]): { wire: Buffer; dataStarts: number[] } {
-  const frames = segments.map((s, i) => encodeSegment(i, i * 7, s));
-  const dataStarts: number[] = [];
-  let at = 0;
-  for (const f of frames) {
-    dataStarts.push(at + FRAME_HEADER_BYTES + SEGMENT_PREFIX_BYTES);
-    at += f.byteLength;
-  }
-  return {
-    wire: Buffer.concat([...frames, encodeEnd({ segmentCount: segments.length, crc: 1 })]),
-    dataStarts,
-  };
 }
 
 function assertSegments(frames: StreamFrame[], segments: Uint8Array[]): void {
